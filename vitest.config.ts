@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // tfjs keeps global backend state: one file per worker process, files in parallel on 2 cores.
+    pool: 'forks',
+    reporters: ['default']
+  }
+})
