@@ -26,6 +26,44 @@ export function installWasmKernels(): void {
   installed = true
   registerUnsortedSegmentSum()
   registerFastBatchMatMul()
+  registerFastGather()
+}
+
+/**
+ * Row gather (embedding lookup). The wasm Gather computes an index per element (13 ms for 2048 rows of
+ * 128 floats); copying whole rows with TypedArray.set is ~50x faster. Other axes fall through.
+ */
+function registerFastGather(): void {
+  const original = tf.getKernel('GatherV2', 'wasm')
+  if (!original) return
+  const orig = original.kernelFunc
+  const fast: KernelFunc = (args) => {
+    const be = args.backend as unknown as WasmBackendLike
+    const x = args.inputs.x as TensorInfo
+    const indices = args.inputs.indices as TensorInfo
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number }
+    if ((axis !== 0 && axis !== -x.shape.length) || (batchDims ?? 0) !== 0 || x.shape.length < 1 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+      return orig(args) as TensorInfo
+    }
+    const rows = x.shape[0]
+    const row = x.shape.slice(1).reduce((a, b) => a * b, 1)
+    const n = indices.shape.reduce((a, b) => a * b, 1)
+    const out = be.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype)
+    const iv = be.typedArrayFromHeap(indices)
+    const xv = be.typedArrayFromHeap(x)
+    const ov = be.typedArrayFromHeap(out)
+    for (let i = 0; i < n; i++) {
+      const r = iv[i]
+      if (r < 0 || r >= rows) {
+        be.disposeData(out.dataId)
+        throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`)
+      }
+      ov.set(xv.subarray(r * row, (r + 1) * row), i * row)
+    }
+    return out
+  }
+  tf.unregisterKernel('GatherV2', 'wasm')
+  tf.registerKernel({ ...original, kernelFunc: fast })
 }
 
 function registerUnsortedSegmentSum(): void {
