@@ -87,7 +87,7 @@ export async function benchModel(
         const { loss, dLogits } = model.lossAndGrad(logits, labels)
         const grads = model.backward(cache, dLogits)
         sample()
-        for (const g of grads.values()) g.dataSync().length // force completion like an optimiser would
+        for (const g of grads.values()) g.dataSync() // force completion, as an optimiser would
         tf.dispose([logits, loss, dLogits, ...grads.values()])
         disposeCache(cache)
       },
