@@ -4,30 +4,12 @@
  * where the relative error of a tensor is max|g − g_ref| / max|g_ref| (element-wise ratios are
  * meaningless for the many exact zeros, e.g. embedding rows of tokens not in the batch).
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../src/engine/backend'
-import { parseBertConfig, type StateDict } from '../../../src/engine/model/config'
 import { BertForSequenceClassification, disposeCache } from '../../../src/engine/model/bert'
-import { FIXTURES_DIR } from '../../helpers/shared-data'
+import { loadParityFixture, PARITY_CASES } from '../../helpers/parity-fixtures'
 
-function readFixture(path: string): Map<string, { shape: number[]; data: Float32Array | Int32Array }> {
-  const buf = readFileSync(path)
-  const n = Number(buf.readBigUInt64LE(0))
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>
-  const out = new Map<string, { shape: number[]; data: Float32Array | Int32Array }>()
-  for (const [k, v] of Object.entries(header)) {
-    if (k === '__metadata__') continue
-    const bytes = buf.subarray(8 + n + v.data_offsets[0], 8 + n + v.data_offsets[1])
-    const copy = new Uint8Array(bytes).buffer
-    out.set(k, { shape: v.shape, data: v.dtype === 'I32' ? new Int32Array(copy) : new Float32Array(copy) })
-  }
-  return out
-}
-
-const CASES = ['cls3-gelu-pairs', 'reg-gelunew-single', 'cls2-gelu-long']
 const BACKENDS = ['wasm', 'cpu'] as const
 
 for (const backend of BACKENDS) {
@@ -35,22 +17,14 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       await initBackend({ force: backend })
     })
-    for (const name of CASES) {
+    for (const name of PARITY_CASES) {
       it(`${name}: logits and all parameter gradients`, () => {
-        const meta = JSON.parse(readFileSync(join(FIXTURES_DIR, 'parity', `${name}.json`), 'utf8'))
-        const t = readFixture(join(FIXTURES_DIR, 'parity', `${name}.safetensors`))
-        const cfg = parseBertConfig(meta.config)
-        const state: StateDict = new Map()
-        for (const [k, v] of t) if (!k.startsWith('grad.') && k.includes('.')) state.set(k, { shape: v.shape, data: v.data as Float32Array })
+        const fx = loadParityFixture(name)
+        const t = fx.tensors
+        const meta = { labels: fx.labels, loss: fx.loss }
         const before = tf.memory().numTensors
-        const model = BertForSequenceClassification.fromState(cfg, state)
-        const batch = {
-          inputIds: t.get('input_ids')!.data as Int32Array,
-          tokenTypeIds: t.get('token_type_ids')!.data as Int32Array,
-          attentionMask: t.get('attention_mask')!.data as Int32Array,
-          batchSize: meta.batch_size,
-          seqLen: meta.seq_len
-        }
+        const model = BertForSequenceClassification.fromState(fx.config, fx.state)
+        const batch = fx.batch
         const { logits, cache } = model.forward(batch)
         const ref = t.get('logits')!.data
         const got = logits.dataSync()

@@ -1,0 +1,177 @@
+/**
+ * Empirical Fisher accumulation from per-sample gradients (ALGORITHMS.md):
+ *   f_i[j] = (∂ℓ(x_i, y_i)/∂θ_j)²   ('square', default)   or |∂ℓ_i/∂θ_j|   ('absolute')
+ *   F[j]   = Σ_i w_i f_i[j]          (w_i = 1 for plain FISH; IRD passes 0/1 sample selections)
+ *   s_i    = Σ_{j ∈ range} f_i[j]    (per-sample scores over a parameter range, for IRD)
+ *
+ * Per-sample gradients come from one batched backward pass (BertForSequenceClassification's per-sample
+ * mode), never a batch-1 loop. Dense tensors accumulate on the backend (one float32 per parameter);
+ * embedding tables accumulate on the host from sparse per-token gradients, summed per sample and row
+ * before squaring.
+ * Must not: choose samples or parameters (selection does that), or touch files.
+ */
+import * as tf from '@tensorflow/tfjs'
+import type { BertBatch, BertForSequenceClassification, PerSampleSink } from '../model/bert'
+import { disposeCache } from '../model/bert'
+import { numel } from '../model/config'
+
+export type FisherVariant = 'label' | 'expect'
+export type FisherPower = 'square' | 'absolute'
+
+export interface FisherBatchOptions {
+  variant?: FisherVariant
+  power?: FisherPower
+  /** Which parameters get Fisher values (default: every non-head parameter). */
+  params?: (name: string) => boolean
+  /** Sample weights w_i for F (default 1); length = batch size. */
+  sampleWeights?: Float32Array
+  /** Parameter range for per-sample scores s_i: name → 0/1 mask over the tensor (HF layout). Absent = whole tensor. */
+  scoreRange?: Map<string, Uint8Array>
+  /** Compute per-sample scores (default false). */
+  scores?: boolean
+}
+
+export class FisherAccumulator {
+  private readonly dense = new Map<string, tf.Tensor>()
+  private readonly host = new Map<string, Float32Array>()
+  /** Number of samples whose Fisher has been added (weighted samples count when w_i > 0). */
+  samples = 0
+
+  constructor(private readonly model: BertForSequenceClassification) {}
+
+  /**
+   * Add one batch. Returns per-sample scores s_i when opts.scores is set (else an empty array).
+   * Regression heads (1 output) use the squared-error loss; `expect` needs a classification head.
+   */
+  addBatch(batch: BertBatch, labels: ArrayLike<number>, opts: FisherBatchOptions = {}): Float64Array {
+    const variant = opts.variant ?? 'label'
+    const power = opts.power ?? 'square'
+    const headless = (n: string) => !n.startsWith('classifier.')
+    const want = opts.params ? (n: string) => headless(n) && opts.params!(n) : headless
+    const B = batch.batchSize
+    const C = this.model.config.num_labels
+    if (variant === 'expect' && C === 1) throw new Error("Fisher variant 'expect' needs a classification head; use 'label' for regression")
+    const scores = new Float64Array(opts.scores ? B : 0)
+    const w = opts.sampleWeights ?? new Float32Array(B).fill(1)
+    if (w.length !== B) throw new Error(`sampleWeights has length ${w.length}, expected ${B}`)
+    const wT = tf.tensor2d(w, [1, B])
+    const rangeT = new Map<string, tf.Tensor>()
+    const { logits, cache } = this.model.forward(batch, { training: false })
+    try {
+      const passes: Array<{ dLogits: tf.Tensor; scale: number }> = []
+      if (variant === 'label') {
+        // per-sample loss (reduction 'sum' gives each sample its own gradient, not divided by B)
+        const { loss, dLogits } = this.model.lossAndGrad(logits, labels, { reduction: 'sum' })
+        loss.dispose()
+        passes.push({ dLogits, scale: 1 })
+      } else {
+        // Σ_c p(c|x) · (∂ log p(c|x)/∂θ)²: one backward per class; ∂ log p_c/∂z = onehot_c − p. The weight p_c
+        // enters as √p_c on the gradient for 'square' and as p_c for 'absolute'.
+        const p = tf.tidy(() => tf.softmax(logits))
+        for (let c = 0; c < C; c++) {
+          passes.push({
+            dLogits: tf.tidy(() => {
+              const g = tf.sub(p, tf.oneHot(tf.fill([B], c, 'int32'), C)) // −∂ log p_c/∂z (sign irrelevant)
+              const pc = tf.slice(p, [0, c], [B, 1])
+              return tf.mul(g, power === 'square' ? tf.sqrt(pc) : pc)
+            }),
+            scale: 1
+          })
+        }
+        p.dispose()
+      }
+      for (const pass of passes) {
+        const sink: PerSampleSink = {
+          dense: (name, g) => {
+            const P = numel(g.shape.slice(1))
+            const f = tf.reshape(power === 'square' ? tf.square(g) : tf.abs(g), [B, P])
+            const add = tf.reshape(tf.matMul(wT, f), g.shape.slice(1)) // Σ_i w_i f_i
+            const prev = this.dense.get(name)
+            this.dense.set(name, tf.keep(prev ? tf.add(prev, add) : add))
+            prev?.dispose()
+            if (opts.scores) {
+              let r = rangeT.get(name)
+              const m = opts.scoreRange?.get(name)
+              if (!r) {
+                r = tf.keep(m ? tf.tensor2d(Float32Array.from(m), [P, 1]) : tf.ones([P, 1]))
+                rangeT.set(name, r)
+              }
+              const s = tf.matMul(f, r).dataSync() // [B, 1]
+              for (let i = 0; i < B; i++) scores[i] += s[i]
+            }
+          },
+          embedding: (name, rows, grad, batchSize, seqLen) => this.addEmbedding(name, rows, grad, batchSize, seqLen, power, w, scores, opts.scoreRange?.get(name))
+        }
+        this.model.backward(cache, pass.dLogits, { wantGrad: want, perSample: sink })
+        pass.dLogits.dispose()
+      }
+    } finally {
+      tf.dispose([logits, wT, ...rangeT.values()])
+      disposeCache(cache)
+    }
+    for (let i = 0; i < B; i++) if (w[i] > 0) this.samples++
+    return scores
+  }
+
+  private addEmbedding(
+    name: string,
+    rows: Int32Array,
+    grad: Float32Array,
+    B: number,
+    T: number,
+    power: FisherPower,
+    w: Float32Array,
+    scores: Float64Array,
+    range: Uint8Array | undefined
+  ): void {
+    const spec = this.model.spec.find((s) => s.name === name)!
+    const H = spec.shape[1]
+    let acc = this.host.get(name)
+    if (!acc) {
+      acc = new Float32Array(numel(spec.shape))
+      this.host.set(name, acc)
+    }
+    const summed = new Map<number, Float64Array>()
+    for (let b = 0; b < B; b++) {
+      summed.clear()
+      for (let t = 0; t < T; t++) {
+        const r = b * T + t
+        let v = summed.get(rows[r])
+        if (!v) {
+          v = new Float64Array(H)
+          summed.set(rows[r], v)
+        }
+        const off = r * H
+        for (let h = 0; h < H; h++) v[h] += grad[off + h]
+      }
+      let s = 0
+      for (const [row, v] of summed) {
+        const base = row * H
+        for (let h = 0; h < H; h++) {
+          const f = power === 'square' ? v[h] * v[h] : Math.abs(v[h])
+          if (w[b] !== 0) acc[base + h] += w[b] * f
+          if (scores.length && (!range || range[base + h])) s += f
+        }
+      }
+      if (scores.length) scores[b] += s
+    }
+  }
+
+  /** F per parameter (host copies, Hugging Face layout). Parameters never reached have no entry. */
+  result(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>()
+    for (const s of this.model.spec) {
+      const d = this.dense.get(s.name)
+      if (d) out.set(s.name, d.dataSync() as Float32Array)
+      const h = this.host.get(s.name)
+      if (h) out.set(s.name, h)
+    }
+    return out
+  }
+
+  dispose(): void {
+    for (const t of this.dense.values()) t.dispose()
+    this.dense.clear()
+    this.host.clear()
+  }
+}
