@@ -86,7 +86,10 @@ export class BertTokenizer {
   private readonly specialIds: Map<string, number>
   private readonly specialRe: RegExp | null
   private readonly allSpecialIds: Set<number>
+  /** Word (after the lower-case pre-pass) → its ids. Entries are shared: never mutate them. */
   private readonly cache = new Map<string, number[]>()
+  /** Scratch list for plainIds, reused to spare an allocation per text. */
+  private readonly words: string[] = []
 
   private constructor(tokens: string[], opts: TokenizerOptions, source: string) {
     const vocab = new Vocab(tokens)
@@ -156,7 +159,10 @@ export class BertTokenizer {
     return new BertTokenizer(parseVocabText(vocabText, 'fromVocab'), opts, 'fromVocab')
   }
 
-  /** WordPiece tokens of one text, without special tokens (HF tokenizer.tokenize). */
+  /**
+   * WordPiece tokens of one text, without [CLS]/[SEP] (HF tokenizer.tokenize). A special token that
+   * is missing from the vocabulary comes back as [UNK] here, where HF would echo its string.
+   */
   tokenize(text: string): string[] {
     return this.textIds(text).map((id) => this.vocab.tokens[id])
   }
@@ -339,8 +345,6 @@ export class BertTokenizer {
     }
     return res + f(text.slice(last))
   }
-
-  private readonly words: string[] = []
 
   /** Text without special tokens → ids, through the per-word cache. */
   private plainIds(text: string, out: number[]): void {
