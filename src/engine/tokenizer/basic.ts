@@ -12,7 +12,8 @@
  * - The pre-pass lower-cases one character at a time (`re.sub(r'(.+?)', lower)`), so Greek capital
  *   sigma always becomes σ; JS `toLowerCase()` on a word would give final ς. See lowerLikeHf.
  * Character categories come from the running engine's Unicode tables (Node's ICU), whereas the
- * reference used its Python's; characters assigned in between can differ. GLUE text is unaffected.
+ * reference used its Python's; characters assigned or re-categorised in between can differ (e.g.
+ * U+1171E is Mn in Unicode 14, so stripped, but Mc in 16+, so kept). GLUE text is unaffected.
  */
 
 /** Dropped by clean-text: NUL, U+FFFD, and every C* category except \t \n \r. */
