@@ -86,8 +86,8 @@ const CONVERT_PT =
   `save_file({k: v.clone().contiguous() for k, v in sd.items()}, 'model.safetensors', metadata={'format': 'pt'})"`
 const CONVERT_HF = `python -c "from transformers import AutoModel; AutoModel.from_pretrained('.').save_pretrained('.', safe_serialization=True)"`
 
-function listPreview(names: string[], max = 5): string {
-  const head = names.slice(0, max).join(', ')
+function listPreview(names: string[], max = 5, sep = ', '): string {
+  const head = names.slice(0, max).join(sep)
   return names.length > max ? `${head} … and ${names.length - max} more` : head
 }
 
@@ -342,7 +342,7 @@ export function loadModelFolder(dirPath: string, opts: LoadOptions = {}): Loaded
           `(num_hidden_layers ${config.num_hidden_layers}, hidden_size ${config.hidden_size}): ${listPreview(missing)}`
       )
     }
-    if (problems.length) parts.push(`${problems.length} tensor(s) do not fit config.json: ${listPreview(problems, 4)}`)
+    if (problems.length) parts.push(`${problems.length} tensor(s) do not fit config.json: ${listPreview(problems, 4, '; ')}`)
     throw new ModelFolderError(`${dir}: ${parts.join('; ')}. Check that config.json belongs to these weights.`, dir, undefined, missing[0])
   }
 
