@@ -1,10 +1,31 @@
 import { resolve } from 'node:path'
-import { defineConfig, externalizeDepsPlugin } from 'electron-vite'
+import { defineConfig } from 'electron-vite'
+import type { Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import { contentSecurityPolicy } from './src/main/security'
 
+/**
+ * Writes the renderer's CSP <meta> from src/main/security.ts (one source of truth): the strict policy in
+ * builds, the dev-server variant (inline styles from Vite, HMR websocket) under `electron-vite dev`.
+ */
+function cspMeta(): Plugin {
+  return {
+    name: 'ird:csp-meta',
+    transformIndexHtml(html, ctx) {
+      const pattern = /(<meta\s+http-equiv="Content-Security-Policy"\s+content=")[^"]*(")/
+      if (!pattern.test(html)) throw new Error('src/renderer/index.html has no Content-Security-Policy <meta>')
+      // Under the dev server: its actual origin (Vite moves to another port when 5173 is taken).
+      const local = ctx.server?.resolvedUrls?.local[0]
+      const devServerOrigin = ctx.server ? new URL(local ?? `http://localhost:${ctx.server.config.server.port}`).origin : undefined
+      return html.replace(pattern, `$1${contentSecurityPolicy({ forMeta: true, devServerOrigin })}$2`)
+    }
+  }
+}
+
+// Dependencies are externalised by default (electron-vite 6 `build.externalizeDeps`): tfjs loads from
+// node_modules at run time, in the engine process only.
 export default defineConfig({
   main: {
-    plugins: [externalizeDepsPlugin()],
     resolve: { alias: { '@shared': resolve('src/shared'), '@engine': resolve('src/engine') } },
     build: {
       rollupOptions: {
@@ -17,12 +38,15 @@ export default defineConfig({
     }
   },
   preload: {
-    plugins: [externalizeDepsPlugin()],
-    resolve: { alias: { '@shared': resolve('src/shared') } }
+    resolve: { alias: { '@shared': resolve('src/shared') } },
+    build: {
+      // Sandboxed preloads cannot be ES modules: CommonJS, out/preload/index.cjs.
+      rollupOptions: { output: { format: 'cjs', entryFileNames: '[name].cjs' } }
+    }
   },
   renderer: {
     root: resolve('src/renderer'),
     resolve: { alias: { '@shared': resolve('src/shared'), '@renderer': resolve('src/renderer/src') } },
-    plugins: [vue()]
+    plugins: [vue(), cspMeta()]
   }
 })

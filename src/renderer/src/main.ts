@@ -1,0 +1,7 @@
+/** Renderer entry: mounts the Vue app with Pinia. Must not touch window.api (src/api.ts does). */
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+import App from './App.vue'
+import './assets/base.css'
+
+createApp(App).use(createPinia()).mount('#app')

@@ -1,0 +1,58 @@
+/** The preload's window.api against a mocked electron: one method per call, events without IPC internals. */
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { CALL_NAMES, type WindowApi } from '../../src/shared/contract'
+
+const electron = vi.hoisted(() => {
+  const listeners = new Map<string, Set<(...args: unknown[]) => void>>()
+  return {
+    listeners,
+    exposed: {} as Record<string, unknown>,
+    contextBridge: { exposeInMainWorld: (key: string, value: unknown) => void (electron.exposed[key] = value) },
+    ipcRenderer: {
+      invoke: vi.fn(async (channel: string, params: unknown) => ({ ok: true, value: { channel, params } })),
+      on: (channel: string, l: (...args: unknown[]) => void) => {
+        if (!listeners.has(channel)) listeners.set(channel, new Set())
+        listeners.get(channel)!.add(l)
+      },
+      removeListener: (channel: string, l: (...args: unknown[]) => void) => listeners.get(channel)?.delete(l)
+    }
+  }
+})
+vi.mock('electron', () => ({ contextBridge: electron.contextBridge, ipcRenderer: electron.ipcRenderer }))
+
+let api: WindowApi
+beforeAll(async () => {
+  await import('../../src/preload/index')
+  api = electron.exposed.api as WindowApi
+})
+
+describe('preload window.api', () => {
+  it('exposes exactly one api object', () => {
+    expect(Object.keys(electron.exposed)).toEqual(['api'])
+  })
+
+  it('has a method for every contract call, invoking the call by name', async () => {
+    await api.engine.info()
+    await api.engine.setBackend('cpu')
+    await api.engine.getStatus()
+    await api.engine.restart()
+    await api.app.version()
+    const channels = electron.ipcRenderer.invoke.mock.calls.map((c) => c[0])
+    expect([...channels].sort()).toEqual([...CALL_NAMES].sort())
+    expect(electron.ipcRenderer.invoke).toHaveBeenCalledWith('engine:setBackend', { backend: 'cpu' })
+  })
+
+  it('delivers only the payload to listeners and unsubscribes', () => {
+    const got: unknown[] = []
+    const off = api.on('engine:status', (p) => got.push(p))
+    const [relay] = electron.listeners.get('engine:status')!
+    relay({ sender: 'ipc internals' }, { state: 'ready' })
+    expect(got).toEqual([{ state: 'ready' }])
+    off()
+    expect(electron.listeners.get('engine:status')!.size).toBe(0)
+  })
+
+  it('rejects unknown events', () => {
+    expect(() => api.on('engine:nope' as 'engine:log', () => undefined)).toThrow(/unknown event/)
+  })
+})
