@@ -136,6 +136,8 @@ interface Profile {
   integer: number
   distinct: number
   unique: boolean
+  /** Share of empty values. */
+  empty: number
 }
 
 function profile(columns: string[], rows: string[][]): Profile[] {
@@ -150,7 +152,8 @@ function profile(columns: string[], rows: string[][]): Profile[] {
       numeric: vals.filter(isNumeric).length / n,
       integer: vals.filter((v) => /^[+-]?\d+$/.test(v)).length / n,
       distinct: set.size,
-      unique: set.size === vals.length && vals.length > 0
+      unique: set.size === vals.length && vals.length > 0,
+      empty: vals.filter((v) => v === '').length / n
     }
   })
 }
@@ -161,6 +164,9 @@ const NAMES = {
   textA: ['sentence1', 'text_a', 'text1', 'question1', 'premise', '#1 string', 'question', 'sentence', 'text', 'review', 'content', 'document', 'comment', 'tweet', 'query', 'body', 'input'],
   textB: ['sentence2', 'text_b', 'text2', 'question2', 'hypothesis', '#2 string', 'sentence', 'passage', 'answer', 'context']
 }
+
+const LABEL_WORD = /label|score|class|target|sentiment|rating|stars|category|polarity/i
+const ID_NAME = /(^|[^a-z])(id|ids|idx|index|qid\d*|guid|uid|pairid|promptid)([^a-z]|$)|_id$|_index$/i
 
 export interface MappingGuess {
   mapping: ColumnMapping
@@ -194,18 +200,27 @@ export function guessMapping(columns: string[], rows: string[][], hasHeader: boo
   }
 
   let label = pick('label', byName(NAMES.label), 'by name')
+  if (label === undefined && hasHeader) {
+    const i = columns.findIndex((c, k) => !used.has(k) && LABEL_WORD.test(c) && !ID_NAME.test(c))
+    label = pick('label', i >= 0 ? i : undefined, 'by name')
+  }
   let id = pick('id', byName(NAMES.id), 'by name')
   let a = pick('textA', byName(NAMES.textA), 'by name')
   let b = a !== undefined ? pick('textB', byName(NAMES.textB), 'by name') : undefined
+  // Named text columns but no label-like name: most likely an unlabelled (test) file, whose other short
+  // columns are metadata (STS-B test: genre, year). Only nameless columns are profiled for a label.
+  const namedTexts = a !== undefined
 
   const free = () => prof.filter((p) => !used.has(p.index))
   if (a === undefined) {
     const texts = free().filter((p) => p.numeric < 0.5).sort((x, y) => y.avgLen - x.avgLen)
     a = pick('textA', texts[0]?.index, 'the longest text column')
   }
-  if (label === undefined) {
+  if (label === undefined && !namedTexts) {
     const n = rows.length
-    const cands = free().filter((p) => p.avgLen <= 24 && (p.numeric > 0.95 || p.distinct <= Math.max(2, Math.min(50, n / 5))) && !(p.unique && n > 10 && p.integer > 0.95))
+    // Not ids: named like one, or integers with many distinct values (ids, years, offsets).
+    const idLike = (p: Profile) => (hasHeader && ID_NAME.test(p.name)) || (p.integer > 0.95 && p.distinct > 20)
+    const cands = free().filter((p) => p.empty < 0.02 && p.avgLen <= 24 && !idLike(p) && (p.numeric > 0.95 || p.distinct <= Math.max(2, Math.min(50, n / 5))))
     // The last such column: GLUE-style files put the label last, ids first.
     label = pick('label', cands[cands.length - 1]?.index, 'short values from a small set, or numbers')
   }

@@ -251,8 +251,8 @@ export function matchTask(first: string[], rows: string[][], file = ''): Detecte
   // CoLA train/dev: no header; source code, 0/1, an optional original '*' judgement, the sentence.
   const cand = [h, ...rows.map((r) => r.map((s) => s.trim()))].filter((r) => r.length > 1)
   if (cand.length > 0 && cand.every((r) => r.length === 4)) {
-    const colaLike = share(cand.map((r) => `${r[1]}\t${r[2]}`), (v) => /^[01]\t(\*|\?|\?\?|#)?$/.test(v))
-    if (colaLike > 0.98) return det('cola', true, 0.95, 'no header; 4 columns with 0/1 labels and CoLA\'s original-judgement column (empty or *)')
+    const colaLike = share(cand.map((r) => `${r[1]}\t${r[2]}`), (v) => /^[01]\t[*?#]{0,3}$/.test(v))
+    if (colaLike > 0.98) return det('cola', true, 0.95, 'no header; 4 columns with 0/1 labels and CoLA\'s original-judgement column (empty, *, ?, ??, *?)')
   }
 
   if (folder) {

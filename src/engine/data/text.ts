@@ -45,6 +45,17 @@ const MAGIC: Array<[string, number[]]> = [
   ['a NumPy array', [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]]
 ]
 
+// WHATWG maps latin1 / iso-8859-1 / ascii to windows-1252, but Node 20's TextDecoder decodes them as
+// ISO-8859-1 (0x93 → U+0093 instead of “): decode 0x80-0x9F by hand.
+const LATIN1_LABELS = new Set(['windows-1252', 'cp1252', 'x-cp1252', 'latin1', 'iso-8859-1', 'iso8859-1', 'l1', 'ascii', 'us-ascii'])
+const CP1252_HIGH = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178'
+
+function decodeWindows1252(b: Uint8Array): string {
+  const s = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+  return /[\u0080-\u009f]/.test(s) ? s.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]) : s
+}
+
 function startsWith(b: Uint8Array, sig: number[]): boolean {
   if (b.length < sig.length) return false
   for (let i = 0; i < sig.length; i++) if (b[i] !== sig[i]) return false
@@ -190,6 +201,7 @@ export function readTextLines(bytes: Uint8Array, log: ProblemLog, opts: ReadText
       return null
     }
   }
+  if (lenient && LATIN1_LABELS.has(encoding)) lenient = { decode: decodeWindows1252 }
   const replacing = new TextDecoder('utf-8')
   // A file with lone CRs and no LF (classic Mac) would otherwise read as one enormous line.
   const nl = buf.indexOf(0x0a) < 0 && buf.indexOf(0x0d) >= 0 ? 0x0d : 0x0a
