@@ -205,7 +205,9 @@ export function readTextLines(bytes: Uint8Array, log: ProblemLog, opts: ReadText
   const replacing = new TextDecoder('utf-8')
   // A file with lone CRs and no LF (classic Mac) would otherwise read as one enormous line.
   const nl = buf.indexOf(0x0a) < 0 && buf.indexOf(0x0d) >= 0 ? 0x0d : 0x0a
-  const hasNul = buf.indexOf(0) >= 0
+  // Position of the next NUL at or after the current line: one forward scan in all (re-searching from
+  // every line start would be quadratic when a lone NUL sits near the end of a big file).
+  let nextNul = buf.indexOf(0)
 
   const lines: string[] = []
   const unreadable = new Set<number>()
@@ -230,15 +232,14 @@ export function readTextLines(bytes: Uint8Array, log: ProblemLog, opts: ReadText
       start = next
       continue
     }
-    if (hasNul) {
-      const z = buf.indexOf(0, start)
-      if (z >= 0 && z < e) {
-        badLines.add(lineNo)
-        log.add({
-          file, line: lineNo, offset: z - start + 1, column: fieldIndexAt(buf, start, z, opts.delimiter), code: 'nul_byte', severity: 'error',
-          message: `line ${lineNo} holds a NUL byte at byte ${z - start + 1}; text files never do. The line is probably corrupted: fix or delete it.`
-        })
-      }
+    if (nextNul >= 0 && nextNul < start) nextNul = buf.indexOf(0, start)
+    if (nextNul >= 0 && nextNul < e) {
+      const z = nextNul
+      badLines.add(lineNo)
+      log.add({
+        file, line: lineNo, offset: z - start + 1, column: fieldIndexAt(buf, start, z, opts.delimiter), code: 'nul_byte', severity: 'error',
+        message: `line ${lineNo} holds a NUL byte at byte ${z - start + 1}; text files never do. The line is probably corrupted: fix or delete it.`
+      })
     }
     if (wholeValid) {
       lines.push(buf.toString('utf8', start, e))

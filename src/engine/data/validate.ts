@@ -120,7 +120,8 @@ export function checkLabels(ds: Dataset, ctx: CheckContext, labelRange?: [number
         log.add({ file: ds.file, line: ex.line, column, field: 'label', code: 'label_out_of_range', severity: 'warning', message: `line ${ex.line}: score ${ex.label} is outside the expected range ${labelRange[0]}-${labelRange[1]}. Check the value; it is kept as it is.` })
       }
     } else if (!Number.isInteger(ex.label) || ex.label < 0 || ex.label >= n) {
-      log.add({ file: ds.file, line: ex.line, column, field: 'label', code: 'unknown_label', severity: 'error', message: `line ${ex.line}: class index ${ex.label} is outside 0..${n - 1} (${(ds.labelNames ?? []).join(', ')}).` })
+      const known = n === 0 ? 'the dataset has no label names: set labelNames' : `expected a class index 0..${n - 1} (${(ds.labelNames ?? []).join(', ')})`
+      log.add({ file: ds.file, line: ex.line, column, field: 'label', code: 'unknown_label', severity: 'error', message: `line ${ex.line}: label ${ex.label} is not a class: ${known}.` })
     }
   }
 }
