@@ -26,12 +26,12 @@ for (const m of models) {
   results.push(await benchModel(m, { seqLen, minSeconds: Number(arg('seconds', '4')), log: (s) => console.log(`  ${s}`) }))
 }
 const mb = (b: number) => (b / 2 ** 20).toFixed(0)
-console.log(`\nsequence length ${seqLen}; forward batch 32, forward+backward batch 16 (all parameter gradients)`)
-console.log('| model | params | forward samples/s | fwd+bwd samples/s | PyTorch dense train samples/s | ratio | peak tensors MiB | peak RSS MiB |')
-console.log('|---|---|---|---|---|---|---|---|')
+console.log(`\nsequence length ${seqLen}, one engine process; forward batch 32; forward+backward (all parameter gradients) and Fisher (per-sample, every non-head parameter) batch 16`)
+console.log('| model | params | forward samples/s | fwd+bwd samples/s | vs PyTorch dense train | Fisher samples/s | vs PyTorch batch-1 Fisher | peak tensors MiB | peak RSS MiB |')
+console.log('|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
   console.log(
-    `| ${r.model} (${r.layers}/${r.hidden}) | ${(r.parameters / 1e6).toFixed(1)} M | ${r.forward.samplesPerSec.toFixed(1)} | ${r.forwardBackward.samplesPerSec.toFixed(1)} | ${r.torch.trainPerSec} | ${r.forwardBackward.vsTorchTrain.toFixed(2)}× | ${mb(r.peakTensorBytes)} | ${mb(r.peakRssBytes)} |`
+    `| ${r.model} (${r.layers}/${r.hidden}) | ${(r.parameters / 1e6).toFixed(1)} M | ${r.forward.samplesPerSec.toFixed(1)} | ${r.forwardBackward.samplesPerSec.toFixed(1)} | ${r.forwardBackward.vsTorchTrain.toFixed(2)}× of ${r.torch.trainPerSec} | ${r.fisher.samplesPerSec.toFixed(1)} | ${r.fisher.vsTorchFisher.toFixed(2)}× of ${r.torch.fisherPerSec} | ${mb(r.peakTensorBytes)} | ${mb(r.peakRssBytes)} |`
   )
 }
 mkdirSync(dirname(out), { recursive: true })

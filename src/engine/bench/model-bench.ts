@@ -8,6 +8,7 @@ import { BertForSequenceClassification, disposeCache, type BertBatch } from '../
 import { initState } from '../model/init'
 import { countParameters } from '../model/config'
 import { Rng } from '../util/rng'
+import { FisherAccumulator } from '../fisher/accumulator'
 import { BENCH_MODELS, benchConfig, type BenchModel } from './configs'
 
 export interface ModelBenchResult {
@@ -18,6 +19,8 @@ export interface ModelBenchResult {
   seqLen: number
   forward: { batchSize: number; samplesPerSec: number; iterations: number }
   forwardBackward: { batchSize: number; samplesPerSec: number; iterations: number; vsTorchTrain: number }
+  /** Per-sample empirical Fisher (label, square) over every non-head parameter, one batched backward per batch. */
+  fisher: { batchSize: number; samplesPerSec: number; iterations: number; vsTorchFisher: number }
   peakTensorBytes: number
   peakRssBytes: number
   torch: { trainPerSec: number; fisherPerSec: number }
@@ -96,6 +99,15 @@ export async function benchModel(
     )
     const fbPerSec = (tb * 1000) / fb2.perCallMs
     opts.log?.(`${m.name}: forward+backward ${fbPerSec.toFixed(1)} samples/s (PyTorch dense train ${m.torchTrainPerSec})`)
+    const acc = new FisherAccumulator(model)
+    let fisher
+    try {
+      fisher = await timeIt(() => acc.addBatch(trBatch, labels), 2, minSeconds, sample)
+    } finally {
+      acc.dispose()
+    }
+    const fisherPerSec = (tb * 1000) / fisher.perCallMs
+    opts.log?.(`${m.name}: Fisher ${fisherPerSec.toFixed(1)} samples/s (PyTorch batch-1 loop ${m.torchFisherPerSec})`)
     return {
       model: m.name,
       layers: m.layers,
@@ -104,6 +116,7 @@ export async function benchModel(
       seqLen,
       forward: { batchSize: fb, samplesPerSec: (fb * 1000) / fwd.perCallMs, iterations: fwd.iterations },
       forwardBackward: { batchSize: tb, samplesPerSec: fbPerSec, iterations: fb2.iterations, vsTorchTrain: fbPerSec / m.torchTrainPerSec },
+      fisher: { batchSize: tb, samplesPerSec: fisherPerSec, iterations: fisher.iterations, vsTorchFisher: fisherPerSec / m.torchFisherPerSec },
       peakTensorBytes,
       peakRssBytes: peakRss,
       torch: { trainPerSec: m.torchTrainPerSec, fisherPerSec: m.torchFisherPerSec }
