@@ -5,15 +5,18 @@
  *   s_i    = Σ_{j ∈ range} f_i[j]    (per-sample scores over a parameter range, for IRD)
  *
  * Per-sample gradients come from one batched backward pass (BertForSequenceClassification's per-sample
- * mode), never a batch-1 loop. Dense tensors accumulate on the backend (one float32 per parameter);
- * embedding tables accumulate on the host from sparse per-token gradients, summed per sample and row
- * before squaring.
+ * mode), never a batch-1 loop. Accumulators are host Float32Arrays, one float32 per parameter: the
+ * per-sample gradients [B, ...] are read through a heap view (no copy on wasm/cpu) and squared and
+ * summed in one loop, which on wasm is several times cheaper than square + a ones-matmul over the batch
+ * (that matmul re-packs the whole [B, P] operand each call). Embedding tables accumulate from sparse
+ * per-token gradients, summed per sample and row before squaring.
  * Must not: choose samples or parameters (selection does that), or touch files.
  */
 import * as tf from '@tensorflow/tfjs'
 import type { BertBatch, BertForSequenceClassification, PerSampleSink } from '../model/bert'
 import { disposeCache } from '../model/bert'
 import { numel } from '../model/config'
+import { hostView } from '../util/host-view'
 
 export type FisherVariant = 'label' | 'expect'
 export type FisherPower = 'square' | 'absolute'
@@ -32,7 +35,6 @@ export interface FisherBatchOptions {
 }
 
 export class FisherAccumulator {
-  private readonly dense = new Map<string, tf.Tensor>()
   private readonly host = new Map<string, Float32Array>()
   /** Number of samples whose Fisher has been added (weighted samples count when w_i > 0). */
   samples = 0
@@ -54,8 +56,6 @@ export class FisherAccumulator {
     const scores = new Float64Array(opts.scores ? B : 0)
     const w = opts.sampleWeights ?? new Float32Array(B).fill(1)
     if (w.length !== B) throw new Error(`sampleWeights has length ${w.length}, expected ${B}`)
-    const wT = tf.tensor2d(w, [1, B])
-    const rangeT = new Map<string, tf.Tensor>()
     const { logits, cache } = this.model.forward(batch, { training: false })
     try {
       const passes: Array<{ dLogits: tf.Tensor; scale: number }> = []
@@ -82,35 +82,46 @@ export class FisherAccumulator {
       }
       for (const pass of passes) {
         const sink: PerSampleSink = {
-          dense: (name, g) => {
-            const P = numel(g.shape.slice(1))
-            const f = tf.reshape(power === 'square' ? tf.square(g) : tf.abs(g), [B, P])
-            const add = tf.reshape(tf.matMul(wT, f), g.shape.slice(1)) // Σ_i w_i f_i
-            const prev = this.dense.get(name)
-            this.dense.set(name, tf.keep(prev ? tf.add(prev, add) : add))
-            prev?.dispose()
-            if (opts.scores) {
-              let r = rangeT.get(name)
-              const m = opts.scoreRange?.get(name)
-              if (!r) {
-                r = tf.keep(m ? tf.tensor2d(Float32Array.from(m), [P, 1]) : tf.ones([P, 1]))
-                rangeT.set(name, r)
-              }
-              const s = tf.matMul(f, r).dataSync() // [B, 1]
-              for (let i = 0; i < B; i++) scores[i] += s[i]
-            }
-          },
+          dense: (name, g) => this.addDense(name, g, B, power, w, scores, opts.scoreRange?.get(name)),
           embedding: (name, rows, grad, batchSize, seqLen) => this.addEmbedding(name, rows, grad, batchSize, seqLen, power, w, scores, opts.scoreRange?.get(name))
         }
         this.model.backward(cache, pass.dLogits, { wantGrad: want, perSample: sink })
         pass.dLogits.dispose()
       }
     } finally {
-      tf.dispose([logits, wT, ...rangeT.values()])
+      logits.dispose()
       disposeCache(cache)
     }
     for (let i = 0; i < B; i++) if (w[i] > 0) this.samples++
     return scores
+  }
+
+  private addDense(name: string, g: tf.Tensor, B: number, power: FisherPower, w: Float32Array, scores: Float64Array, range: Uint8Array | undefined): void {
+    const P = numel(g.shape.slice(1))
+    let acc = this.host.get(name)
+    if (!acc) {
+      acc = new Float32Array(P)
+      this.host.set(name, acc)
+    }
+    const v = hostView(g) // [B, P]; used at once (a heap view)
+    const square = power === 'square'
+    for (let i = 0; i < B; i++) {
+      const off = i * P
+      const wi = w[i]
+      if (wi !== 0) {
+        if (square) for (let j = 0; j < P; j++) acc[j] += wi * v[off + j] * v[off + j]
+        else for (let j = 0; j < P; j++) acc[j] += wi * Math.abs(v[off + j])
+      }
+      if (scores.length) {
+        let s = 0
+        for (let j = 0; j < P; j++) {
+          if (range && !range[j]) continue
+          const x = v[off + j]
+          s += square ? x * x : Math.abs(x)
+        }
+        scores[i] += s
+      }
+    }
   }
 
   private addEmbedding(
@@ -161,8 +172,6 @@ export class FisherAccumulator {
   result(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>()
     for (const s of this.model.spec) {
-      const d = this.dense.get(s.name)
-      if (d) out.set(s.name, d.dataSync() as Float32Array)
       const h = this.host.get(s.name)
       if (h) out.set(s.name, h)
     }
@@ -170,8 +179,6 @@ export class FisherAccumulator {
   }
 
   dispose(): void {
-    for (const t of this.dense.values()) t.dispose()
-    this.dense.clear()
     this.host.clear()
   }
 }

@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { bertParameterSpec, type BertConfig, type ParamSpec, type StateDict } from './config'
+import { sumRowsPerSampleHost } from '../util/host-view'
 
 /** A tokenised batch, row-major [batchSize, seqLen]. */
 export interface BertBatch {
@@ -107,12 +108,13 @@ function sumRows(x: T): T {
   return tf.reshape(tf.matMul(tf.ones([1, R]), x), [x.shape[1]!])
 }
 
-/** Per-sample sums over rows: x [B·R, C] → [B, C], as the batched ones[B, 1, R] @ x[B, R, C]. */
+/**
+ * Per-sample sums over rows: x [B·R, C] → [B, C]. A host loop over a heap view: the batched ones-matmul
+ * alternative runs B tiny XNNPACK calls that each re-pack a [R, C] operand.
+ */
 function sumRowsPerSample(x: T, B: number): T {
-  const R = x.shape[0]! / B
-  const C = x.shape[1]!
-  if (R === 1) return x
-  return tf.reshape(tf.matMul(tf.ones([B, 1, R]), tf.reshape(x, [B, R, C])), [B, C])
+  if (x.shape[0] === B) return x
+  return tf.tensor2d(sumRowsPerSampleHost(x, B), [B, x.shape[x.shape.length - 1]!])
 }
 
 export class BertForSequenceClassification {
