@@ -1,0 +1,236 @@
+/**
+ * The run store: one folder per run under a runs directory, readable by people and other tools.
+ *
+ *   <runs>/<id>/config.json      everything needed to re-run it (written once, atomically)
+ *   <runs>/<id>/status.json      running | completed | cancelled | failed (+ reason), pid, times (atomic)
+ *   <runs>/<id>/summary.json     what the run index shows: task, method, budgets, metrics, status (atomic)
+ *   <runs>/<id>/events.jsonl     append-only event log (phase, step, loss, lr, metric, elapsed, ETA)
+ *   <runs>/<id>/results.json     final results; written last, atomically, before status "completed"
+ *   <runs>/<id>/…                mask/, fisher-stats.json, predictions-dev.jsonl, delta.safetensors
+ *
+ * Crash safety: every file except the event log is replaced atomically, so a killed process never leaves
+ * a half-written file that reads as complete; the log's last line may be cut, and readers skip it. A run
+ * whose status says "running" but whose process is gone is reported as failed ("interrupted").
+ * The index scans run folders and reads each small summary.json: no shared index file to corrupt, and
+ * hundreds of runs list in milliseconds.
+ * Must not: run anything, or write outside its runs directory (run ids are checked).
+ */
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { join, resolve } from 'node:path'
+import { writeJsonAtomic } from '../io/atomic'
+
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
+
+export interface StatusFile {
+  status: RunStatus
+  reason?: string
+  pid: number
+  startedAt: string
+  updatedAt: string
+  endedAt?: string
+}
+
+/** What the run index shows for each run. */
+export interface RunSummary {
+  id: string
+  name?: string
+  task: string
+  method: string
+  status: RunStatus
+  reason?: string
+  model: string
+  keepRatio?: number
+  k?: number
+  trainable?: number
+  nSamples?: number
+  seed: number
+  backend?: string
+  startedAt: string
+  endedAt?: string
+  elapsedMs?: number
+  /** Final dev metrics (task metric names → value) and the task's main score. */
+  metrics?: Record<string, number>
+  main?: number
+  bestEpoch?: number
+}
+
+export interface RunEvent {
+  time: string
+  elapsedMs: number
+  phase: string
+  [key: string]: unknown
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export class RunStoreError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'RunStoreError'
+  }
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 24) || 'run'
+}
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export class RunStore {
+  readonly root: string
+
+  constructor(root: string) {
+    this.root = resolve(root)
+  }
+
+  /** A run folder path; refuses ids that could escape the runs directory. */
+  dir(id: string): string {
+    if (!ID_RE.test(id) || id.includes('..')) throw new RunStoreError(`invalid run id "${id}": use letters, digits, '.', '_' and '-'`)
+    return join(this.root, id)
+  }
+
+  /** Create a new run folder with its config; status "running". */
+  create(opts: { task: string; method: string; config: Record<string, unknown>; summary: Omit<RunSummary, 'id' | 'status' | 'startedAt'>; name?: string }): Run {
+    mkdirSync(this.root, { recursive: true })
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
+    const id = `${stamp}-${slug(opts.task)}-${slug(opts.method)}-${randomBytes(2).toString('hex')}`
+    const dir = this.dir(id)
+    mkdirSync(dir)
+    const run = new Run(id, dir)
+    writeJsonAtomic(join(dir, 'config.json'), opts.config)
+    const now = new Date().toISOString()
+    run.summary = { ...opts.summary, id, name: opts.name, status: 'running', startedAt: now }
+    run.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now })
+    run.writeSummary()
+    return run
+  }
+
+  /** Every run, newest first; a run whose process died while "running" is reported as failed. */
+  list(): RunSummary[] {
+    if (!existsSync(this.root)) return []
+    const out: RunSummary[] = []
+    for (const name of readdirSync(this.root)) {
+      if (!ID_RE.test(name)) continue
+      const dir = join(this.root, name)
+      const summary = readJson<RunSummary>(join(dir, 'summary.json'))
+      if (!summary) continue
+      const status = readJson<StatusFile>(join(dir, 'status.json'))
+      if (status) {
+        summary.status = status.status
+        summary.reason = status.reason
+        if (status.status === 'running' && !pidAlive(status.pid)) {
+          summary.status = 'failed'
+          summary.reason = `interrupted: the process (pid ${status.pid}) ended without finishing the run`
+        }
+      }
+      out.push(summary)
+    }
+    return out.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1))
+  }
+
+  /** Find runs by id or unique id prefix. */
+  resolve(idOrPrefix: string): string {
+    const dir = this.dir(idOrPrefix)
+    if (existsSync(join(dir, 'summary.json'))) return idOrPrefix
+    const matches = existsSync(this.root) ? readdirSync(this.root).filter((n) => n.startsWith(idOrPrefix) && ID_RE.test(n)) : []
+    if (matches.length === 1) return matches[0]
+    if (matches.length === 0) throw new RunStoreError(`no run "${idOrPrefix}" in ${this.root} (see \`ird-studio list --runs ${this.root}\`)`)
+    throw new RunStoreError(`run id prefix "${idOrPrefix}" is ambiguous: ${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', …' : ''}`)
+  }
+
+  open(idOrPrefix: string): Run {
+    const id = this.resolve(idOrPrefix)
+    const run = new Run(id, this.dir(id))
+    run.summary = readJson<RunSummary>(join(run.dir, 'summary.json'))!
+    return run
+  }
+}
+
+export class Run {
+  summary!: RunSummary
+  private readonly started = Date.now()
+
+  constructor(
+    readonly id: string,
+    readonly dir: string
+  ) {}
+
+  path(file: string): string {
+    if (file.includes('..') || file.startsWith('/') || file.includes('\\')) throw new RunStoreError(`invalid file name "${file}" inside a run folder`)
+    return join(this.dir, file)
+  }
+
+  writeStatus(s: StatusFile): void {
+    writeJsonAtomic(join(this.dir, 'status.json'), s)
+  }
+
+  writeSummary(): void {
+    writeJsonAtomic(join(this.dir, 'summary.json'), this.summary)
+  }
+
+  /** Append one event to events.jsonl (one write call per line). */
+  event(phase: string, fields: Record<string, unknown> = {}): RunEvent {
+    const e: RunEvent = { time: new Date().toISOString(), elapsedMs: Date.now() - this.started, phase, ...fields }
+    appendFileSync(join(this.dir, 'events.jsonl'), JSON.stringify(e) + '\n')
+    return e
+  }
+
+  writeJson(file: string, value: unknown): void {
+    writeJsonAtomic(this.path(file), value)
+  }
+
+  readJson<T>(file: string): T | undefined {
+    return readJson<T>(this.path(file))
+  }
+
+  /** Events in order; a cut last line (the process died mid-append) is skipped. */
+  events(): RunEvent[] {
+    const p = join(this.dir, 'events.jsonl')
+    if (!existsSync(p)) return []
+    const out: RunEvent[] = []
+    for (const line of readFileSync(p, 'utf8').split('\n')) {
+      if (!line) continue
+      try {
+        out.push(JSON.parse(line) as RunEvent)
+      } catch {
+        /* a partial trailing line */
+      }
+    }
+    return out
+  }
+
+  /** Mark the run finished. Results must already be on disk for "completed". */
+  finish(status: Exclude<RunStatus, 'running'>, fields: Partial<RunSummary> = {}, reason?: string): void {
+    if (status === 'completed' && !existsSync(join(this.dir, 'results.json'))) {
+      throw new RunStoreError(`run ${this.id}: refusing to mark completed without results.json`)
+    }
+    const now = new Date().toISOString()
+    const prev = readJson<StatusFile>(join(this.dir, 'status.json'))
+    Object.assign(this.summary, fields, { status, reason, endedAt: now, elapsedMs: Date.now() - this.started })
+    this.writeSummary()
+    this.writeStatus({ status, reason, pid: process.pid, startedAt: prev?.startedAt ?? this.summary.startedAt, updatedAt: now, endedAt: now })
+  }
+
+  sizeBytes(): number {
+    let n = 0
+    for (const f of readdirSync(this.dir)) n += statSync(join(this.dir, f)).size
+    return n
+  }
+}
