@@ -1,0 +1,10 @@
+/**
+ * Public face of masked fine-tuning: the trainer, sparse AdamW, the schedule, mask binding and sparse
+ * deltas. Must not: add logic.
+ */
+export { train, type EpochSummary, type EvalResult, type TrainEvent, type TrainOptions, type TrainResult, type TrainStatus } from './trainer'
+export { SparseAdamW, clipGradNorm, type AdamWGroup, type AdamWOptions } from './adamw'
+export { linearScheduleFactor, linearScheduleLr, resolveWarmupSteps } from './schedule'
+export { MaskedParams, maskSize, validateMask, type MaskedSlot, type TrainMask } from './masked-params'
+export { collate, encodeData, epochBatches, type EncodedExample, type EncodedSet, type TrainData } from './batches'
+export { applyDelta, computeDelta, deltaSize, type DeltaEntry, type SparseDelta } from './delta'

@@ -1,0 +1,407 @@
+/**
+ * Masked fine-tuning: mini-batch training of the entries a mask selects (FISH Mask / IRD / baselines),
+ * everything else frozen bit for bit, with dev evaluation after each epoch.
+ *
+ * Per step: forward (dropout on, a per-step seed) → mean loss → backward for the tensors that have a
+ * trainable entry only (wantGrad; back-propagation stops below the lowest one) → masked gradient entries
+ * to the host → clip to global norm (over the masked entries: FISH's grad ⊙ mask then clip_grad_norm_)
+ * → sparse AdamW (state for masked entries only) with the linear schedule → exact write-back of the
+ * masked entries. Defaults are FISH's reference settings (ALGORITHMS.md): AdamW, weight decay 0, eps
+ * 1e-8, linear decay without warm-up, clip 1.0, lr 5e-5, 7 epochs, batch 16, max length 128.
+ *
+ * Reproducible: the shuffle order of every epoch and every step's dropout seed come from `seed`.
+ * Cancellation is checked before every batch (training and evaluation): a cancelled run leaves the model
+ * with the weights of its last completed step. Every tensor made for a step is disposed within it.
+ * Must not: read or write files, or choose the mask.
+ */
+import * as tf from '@tensorflow/tfjs'
+import { disposeCache, type BertForSequenceClassification } from '../model/bert'
+import { GLUE_TASK_INFO, parseGlueTask, taskMetrics, type GlueTask, type MetricName } from '../metrics'
+import { Rng } from '../util/rng'
+import { SparseAdamW, clipGradNorm } from './adamw'
+import { collate, encodeData, epochBatches, type EncodedSet, type TrainData } from './batches'
+import { MaskedParams, type TrainMask } from './masked-params'
+import { linearScheduleLr, resolveWarmupSteps } from './schedule'
+
+export interface TrainOptions {
+  model: BertForSequenceClassification
+  /** Trainable entries per parameter name ('all' or sorted flat indices); other parameters stay frozen. */
+  mask: TrainMask
+  train: TrainData
+  dev?: TrainData
+  /** GLUE task whose metric scores the dev set (taskMetrics). Without it, epochs are compared by dev loss. */
+  task?: GlueTask | 'mnli-m'
+  /** Default 7. */
+  epochs?: number
+  /** Default 16. */
+  batchSize?: number
+  /** Default: 2 × batchSize. */
+  evalBatchSize?: number
+  /** Peak learning rate; default 5e-5. */
+  lr?: number
+  /** Warm-up steps (wins when > 0) or a fraction of all steps (ceil, as HF). Default none. */
+  warmupSteps?: number
+  warmupRatio?: number
+  /** AdamW decoupled weight decay; default 0. */
+  weightDecay?: number
+  /** Parameters without weight decay; default biases and LayerNorm weights (HF's no_decay). */
+  noDecay?: (name: string) => boolean
+  beta1?: number
+  beta2?: number
+  eps?: number
+  /** Clip the masked gradient to this global L2 norm; default 1.0; 0 or Infinity = no clipping. */
+  maxGradNorm?: number
+  /** Seeds the shuffles and dropout; default 42. */
+  seed?: number
+  /** Truncation length for tokenised examples (pre-encoded ones must not be longer); default 128. */
+  maxLength?: number
+  /** 'longest' (default): pad each batch to its longest row; 'max_length': every batch to maxLength. */
+  padding?: 'longest' | 'max_length'
+  /** Group rows of similar length into batches (less padding); default false. */
+  bucketByLength?: boolean
+  /** Write the best epoch's weights back at the end (needs dev); default false: the last step's weights. */
+  restoreBest?: boolean
+  /** Tensors with at least this fraction trainable use the dense host path (see masked-params.ts); default 0.05. */
+  denseThreshold?: number
+  onEvent?: (event: TrainEvent) => void
+  /** Checked before every batch; true stops the run ('cancelled'). */
+  shouldCancel?: () => boolean
+  /** Minimum time between two 'step' events; default 100 ms (at most ~10 per second). */
+  eventIntervalMs?: number
+}
+
+/** JSON-serialisable progress event. 'phase' marks every phase change; 'step' is throttled. */
+export interface TrainEvent {
+  type: 'phase' | 'step' | 'eval' | 'done'
+  phase: 'train' | 'eval' | 'done'
+  /** 1-based epoch. */
+  epoch: number
+  epochs: number
+  /** Optimizer steps completed. */
+  step: number
+  totalSteps: number
+  elapsedMs: number
+  /** Estimated time to the end of the run (training and evaluations). */
+  etaMs: number
+  /** 'step': mean training loss of the steps since the previous 'step' event. */
+  loss?: number
+  /** 'step': learning rate of the last step. */
+  lr?: number
+  /** 'step': global norm of the masked gradient before clipping, last step. */
+  gradNorm?: number
+  samplesPerSec?: number
+  /** 'eval': the dev result without predictions. */
+  metrics?: Partial<Record<MetricName, number>>
+  main?: number | null
+  evalLoss?: number
+  /** 'done'. */
+  status?: TrainStatus
+}
+
+export type TrainStatus = 'completed' | 'cancelled'
+
+export interface EvalResult {
+  epoch: number
+  step: number
+  /** Mean dev loss (cross-entropy, or squared error for regression). */
+  loss: number
+  /** The task's metrics (empty without a task or without dev labels). */
+  metrics: Partial<Record<MetricName, number>>
+  /** The task's main score; null without a task or labels. */
+  main: number | null
+  /** Per dev example, in dev order: class index, or the regression output. */
+  predictions: number[]
+}
+
+export interface EpochSummary {
+  epoch: number
+  step: number
+  /** Mean training loss over the epoch's steps. */
+  trainLoss: number
+  eval: EvalResult | null
+}
+
+export interface TrainResult {
+  status: TrainStatus
+  steps: number
+  totalSteps: number
+  warmupSteps: number
+  epochsCompleted: number
+  epochs: EpochSummary[]
+  /** Dev result after the last completed epoch. */
+  final: EvalResult | null
+  /** Dev result of the best epoch (highest main score, else lowest dev loss). */
+  best: EvalResult | null
+  /** Whether the model holds the best epoch's weights (restoreBest) rather than the last step's. */
+  restoredBest: boolean
+  devIds: string[]
+  /** Trainable entries (= entries with optimizer state). */
+  trainableEntries: number
+  optimizerStateBytes: number
+  elapsedMs: number
+  stepsPerSec: number
+}
+
+const DEFAULT_NO_DECAY = (name: string) => name.endsWith('.bias') || name.endsWith('LayerNorm.weight')
+
+function posInt(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${what} must be a positive integer, got ${v}`)
+  return v
+}
+
+const nextTick = () => new Promise<void>((r) => setImmediate(r))
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now()
+  const { model } = opts
+  const cfg = model.config
+  const epochs = posInt(opts.epochs ?? 7, 'epochs')
+  const batchSize = posInt(opts.batchSize ?? 16, 'batchSize')
+  const evalBatchSize = posInt(opts.evalBatchSize ?? 2 * batchSize, 'evalBatchSize')
+  const maxLength = posInt(opts.maxLength ?? 128, 'maxLength')
+  if (maxLength > cfg.max_position_embeddings) {
+    throw new RangeError(`maxLength ${maxLength} exceeds the model's max_position_embeddings ${cfg.max_position_embeddings}`)
+  }
+  const lr = opts.lr ?? 5e-5
+  if (!(lr >= 0 && Number.isFinite(lr))) throw new RangeError(`lr must be a non-negative number, got ${lr}`)
+  const maxGradNorm = opts.maxGradNorm ?? 1.0
+  const seed = opts.seed ?? 42
+  const intervalMs = opts.eventIntervalMs ?? 100
+  const padTo = (opts.padding ?? 'longest') === 'longest' ? 'longest' : maxLength
+  const regression = cfg.num_labels === 1
+  const task = opts.task === undefined ? undefined : parseGlueTask(opts.task)
+  if (task) {
+    const info = GLUE_TASK_INFO[task]
+    if (info.numClasses !== cfg.num_labels) {
+      throw new Error(`task ${task} needs a head with ${info.numClasses} output${info.numClasses === 1 ? '' : 's'}; the model has ${cfg.num_labels}`)
+    }
+  }
+
+  const trainSet = encodeData(opts.train, { maxLength, padId: cfg.pad_token_id, what: 'training' })
+  if (trainSet.rows.length === 0) throw new Error('the training set is empty')
+  trainSet.labels.forEach((y, i) => {
+    const ok = y !== undefined && Number.isFinite(y) && (regression || (Number.isInteger(y) && y >= 0 && y < cfg.num_labels))
+    if (!ok) throw new Error(`training example ${trainSet.ids[i]} has label ${y}; expected ${regression ? 'a number' : `a class index in [0, ${cfg.num_labels})`}`)
+  })
+  const devSet = opts.dev ? encodeData(opts.dev, { maxLength, padId: cfg.pad_token_id, what: 'dev' }) : null
+  const trainLengths = Int32Array.from(trainSet.rows, (r) => r.ids.length)
+
+  const stepsPerEpoch = Math.ceil(trainSet.rows.length / batchSize)
+  const totalSteps = epochs * stepsPerEpoch
+  const warmupSteps = resolveWarmupSteps(totalSteps, opts)
+  const noDecay = opts.noDecay ?? DEFAULT_NO_DECAY
+
+  const params = new MaskedParams(model, opts.mask, { denseThreshold: opts.denseThreshold })
+  const opt = new SparseAdamW(
+    params.slots.map((s) => ({ name: s.name, values: s.values, decay: !noDecay(s.name) })),
+    { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps, weightDecay: opts.weightDecay }
+  )
+  const shuffleRng = new Rng(seed)
+  const dropoutRng = new Rng((seed ^ 0x5bd1e995) >>> 0)
+  const wantGrad = (n: string) => params.has(n)
+
+  let step = 0
+  let epochsCompleted = 0
+  let status: TrainStatus = 'completed'
+  const summaries: EpochSummary[] = []
+  let best: EvalResult | null = null
+  let bestSnap: Float32Array[] | null = null
+  let trainMs = 0
+  let evalMs = 0
+  let evalRuns = 0
+  let lastEmit = -Infinity
+  let pendingLoss = 0
+  let pendingSteps = 0
+  const devBatches = devSet ? Math.ceil(devSet.rows.length / evalBatchSize) : 0
+
+  const elapsed = () => performance.now() - t0
+  const eta = () => {
+    const perStep = step > 0 ? trainMs / step : 0
+    const evalsLeft = devSet ? epochs - evalRuns : 0
+    const perEval = evalRuns > 0 ? evalMs / evalRuns : (perStep * devBatches * evalBatchSize) / (3 * batchSize)
+    return Math.max(0, Math.round(perStep * (totalSteps - step) + perEval * evalsLeft))
+  }
+  const emit = (e: Omit<TrainEvent, 'epochs' | 'totalSteps' | 'elapsedMs' | 'etaMs' | 'step'>) => {
+    opts.onEvent?.({ ...e, epochs, step, totalSteps, elapsedMs: Math.round(elapsed()), etaMs: eta() })
+  }
+  const cancelled = () => opts.shouldCancel?.() === true
+
+  try {
+    outer: for (let epoch = 1; epoch <= epochs; epoch++) {
+      emit({ type: 'phase', phase: 'train', epoch })
+      const batches = epochBatches(trainLengths, batchSize, shuffleRng, opts.bucketByLength === true)
+      let epochLoss = 0
+      let epochSteps = 0
+      for (let bi = 0; bi < batches.length; bi++) {
+        if (cancelled()) {
+          status = 'cancelled'
+          break outer
+        }
+        const ts = performance.now()
+        const rows = batches[bi]
+        const batch = collate(trainSet, rows, padTo)
+        const labels = Array.from(rows, (r) => trainSet.labels[r]!)
+        const dropoutSeed = dropoutRng.int(1 << 30)
+        const { loss, gradNorm, lrUsed } = trainStep(batch, labels, dropoutSeed)
+        step++
+        epochLoss += loss
+        epochSteps++
+        pendingLoss += loss
+        pendingSteps++
+        trainMs += performance.now() - ts
+        const now = performance.now()
+        if (now - lastEmit >= intervalMs || bi === batches.length - 1) {
+          lastEmit = now
+          emit({
+            type: 'step',
+            phase: 'train',
+            epoch,
+            loss: pendingLoss / pendingSteps,
+            lr: lrUsed,
+            gradNorm,
+            samplesPerSec: (step * batchSize) / Math.max(1e-9, trainMs / 1000)
+          })
+          pendingLoss = 0
+          pendingSteps = 0
+        }
+        await nextTick()
+      }
+      let ev: EvalResult | null = null
+      if (devSet) {
+        emit({ type: 'phase', phase: 'eval', epoch })
+        const te = performance.now()
+        const r = await evaluate(devSet, epoch)
+        evalMs += performance.now() - te
+        evalRuns++
+        if (r === null) {
+          status = 'cancelled'
+          summaries.push({ epoch, step, trainLoss: epochLoss / Math.max(1, epochSteps), eval: null })
+          break
+        }
+        ev = r
+        emit({ type: 'eval', phase: 'eval', epoch, metrics: ev.metrics, main: ev.main, evalLoss: ev.loss })
+        if (best === null || better(ev, best)) {
+          best = ev
+          if (opts.restoreBest) bestSnap = params.snapshot()
+        }
+      }
+      summaries.push({ epoch, step, trainLoss: epochLoss / Math.max(1, epochSteps), eval: ev })
+      epochsCompleted++
+    }
+    let restoredBest = false
+    if (opts.restoreBest && bestSnap && status === 'completed') {
+      params.restore(bestSnap)
+      params.writeBack()
+      restoredBest = true
+    }
+    const final = [...summaries].reverse().find((s) => s.eval)?.eval ?? null
+    emit({ type: 'done', phase: 'done', epoch: Math.max(1, summaries.length), status })
+    const totalMs = elapsed()
+    return {
+      status,
+      steps: step,
+      totalSteps,
+      warmupSteps,
+      epochsCompleted,
+      epochs: summaries,
+      final,
+      best,
+      restoredBest,
+      devIds: devSet?.ids ?? [],
+      trainableEntries: params.size,
+      optimizerStateBytes: opt.stateBytes,
+      elapsedMs: Math.round(totalMs),
+      stepsPerSec: step / Math.max(1e-9, trainMs / 1000)
+    }
+  } finally {
+    params.dispose()
+  }
+
+  function trainStep(batch: ReturnType<typeof collate>, labels: number[], dropoutSeed: number) {
+    const { logits, cache } = model.forward(batch, { training: true, dropoutSeed })
+    let lossValue: number
+    let grads: Map<string, tf.Tensor>
+    try {
+      const { loss, dLogits } = model.lossAndGrad(logits, labels)
+      try {
+        lossValue = loss.dataSync()[0]
+        grads = model.backward(cache, dLogits, { wantGrad })
+      } finally {
+        loss.dispose()
+        dLogits.dispose()
+      }
+    } finally {
+      logits.dispose()
+      disposeCache(cache)
+    }
+    let g: Float32Array[]
+    try {
+      g = params.gather(grads)
+    } finally {
+      for (const t of grads.values()) t.dispose()
+    }
+    const gradNorm = clipGradNorm(g, maxGradNorm)
+    const lrUsed = linearScheduleLr(lr, step, totalSteps, warmupSteps)
+    opt.step(g, lrUsed)
+    params.writeBack()
+    return { loss: lossValue, gradNorm, lrUsed }
+  }
+
+  /** Dev evaluation; null when cancelled between batches. */
+  async function evaluate(set: EncodedSet, epoch: number): Promise<EvalResult | null> {
+    const N = set.rows.length
+    const C = cfg.num_labels
+    const predictions: number[] = new Array(N)
+    let lossSum = 0
+    let labelled = 0
+    const order = epochBatches(Int32Array.from(set.rows, (r) => r.ids.length), evalBatchSize, null, false)
+    for (const rows of order) {
+      if (cancelled()) return null
+      const batch = collate(set, rows, padTo)
+      const lt = model.logits(batch, { training: false })
+      const z = lt.dataSync() as Float32Array
+      lt.dispose()
+      for (let b = 0; b < rows.length; b++) {
+        const r = rows[b]
+        const y = set.labels[r]
+        if (regression) {
+          predictions[r] = z[b]
+          if (y !== undefined) {
+            lossSum += (z[b] - y) ** 2
+            labelled++
+          }
+          continue
+        }
+        let arg = 0
+        let mx = -Infinity
+        for (let c = 0; c < C; c++) if (z[b * C + c] > mx) { mx = z[b * C + c]; arg = c }
+        predictions[r] = arg
+        if (y !== undefined) {
+          let s = 0
+          for (let c = 0; c < C; c++) s += Math.exp(z[b * C + c] - mx)
+          lossSum += mx + Math.log(s) - z[b * C + y]
+          labelled++
+        }
+      }
+      await nextTick()
+    }
+    const allLabelled = labelled === N && N > 0
+    let metrics: EvalResult['metrics'] = {}
+    let main: number | null = null
+    if (task && allLabelled) {
+      const r = taskMetrics(task, predictions, set.labels as number[])
+      metrics = r.metrics
+      main = r.main
+    }
+    return { epoch, step, loss: labelled > 0 ? lossSum / labelled : NaN, metrics, main, predictions }
+  }
+}
+
+/** Is a better than b? Higher main score (NaN counts as worst), else lower dev loss. */
+function better(a: EvalResult, b: EvalResult): boolean {
+  if (a.main !== null && b.main !== null) {
+    if (Number.isNaN(b.main)) return !Number.isNaN(a.main)
+    return a.main > b.main
+  }
+  return a.loss < b.loss
+}
