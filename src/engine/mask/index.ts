@@ -1,0 +1,3 @@
+/** Parameter masks and the mask artefact (mask.safetensors + mask.json). */
+export * from './mask'
+export * from './io'
