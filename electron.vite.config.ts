@@ -32,7 +32,9 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           // the engine runs in its own process (utilityProcess), built as a separate entry
-          'engine-process': resolve('src/engine/process.ts')
+          'engine-process': resolve('src/engine/process.ts'),
+          // the headless command line (bin/ird-studio.js runs it when the TypeScript source is absent)
+          cli: resolve('src/cli/index.ts')
         }
       }
     }

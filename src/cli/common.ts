@@ -1,0 +1,79 @@
+/**
+ * What several CLI commands share: opening a model folder with its tokenizer for a task, loading a
+ * task's data file with a validation report, and turning any failure into one clear message.
+ * Must not: print (returns data or throws CliError with the message to show).
+ */
+import { existsSync, statSync } from 'node:fs'
+import { basename } from 'node:path'
+import { DatasetError, detectTask, getTask, isTaskName, loadDataset, loadGlueFile, TASK_NAMES, type Dataset, type Split, type TaskName } from '../engine/data'
+import { loadModelFolder, type LoadedModel } from '../engine/io/model-folder'
+import { BertForSequenceClassification } from '../engine/model/bert'
+import { BertTokenizer } from '../engine/tokenizer'
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1
+  ) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+export function requireTask(name: unknown): TaskName {
+  if (typeof name !== 'string' || !name) throw new CliError(`--task is required: one of ${TASK_NAMES.join(', ')}`, 2)
+  if (!isTaskName(name)) throw new CliError(`unknown task "${name}": use one of ${TASK_NAMES.join(', ')}`, 2)
+  return name
+}
+
+export function requireFile(flag: string, path: unknown): string {
+  if (typeof path !== 'string' || !path) throw new CliError(`--${flag} is required`, 2)
+  if (!existsSync(path)) throw new CliError(`--${flag} ${path}: no such file`)
+  if (!statSync(path).isFile()) throw new CliError(`--${flag} ${path}: not a file`)
+  return path
+}
+
+/** Load a task's data file: GLUE files with their exact layout, anything else by sniffing with the task's labels. */
+export async function loadTaskData(file: string, task: TaskName, split: Split, labelNames?: string[]): Promise<Dataset> {
+  try {
+    const detected = await detectTask(file)
+    if (detected && detected.task === task) return await loadGlueFile(file, task, detected.split ?? split)
+    return await loadDataset(file, { task, split, labelNames })
+  } catch (e) {
+    if (e instanceof DatasetError) throw new CliError(`${basename(file)} is not usable as ${getTask(task).displayName} ${split} data:\n${e.message}\nFix the rows above, or drop them first (the app's dataset screen can do this).`)
+    throw new CliError(`cannot read ${file}: ${(e as Error).message}`)
+  }
+}
+
+export interface OpenedModel {
+  loaded: LoadedModel
+  model: BertForSequenceClassification
+  tokenizer: BertTokenizer
+}
+
+export function requireModelDir(dir: unknown): string {
+  if (typeof dir !== 'string' || !dir) throw new CliError('--model DIR is required (a Hugging Face model folder: config.json, vocab.txt, model.safetensors)', 2)
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--model ${dir}: no such folder`)
+  return dir
+}
+
+export function openModel(dirFlag: unknown, task: TaskName, seed = 0): OpenedModel {
+  const dir = requireModelDir(dirFlag)
+  const numLabels = getTask(task).numLabels
+  let loaded: LoadedModel
+  try {
+    loaded = loadModelFolder(dir, { numLabels, seed })
+  } catch (e) {
+    throw new CliError((e as Error).message)
+  }
+  let tokenizer: BertTokenizer
+  try {
+    tokenizer = BertTokenizer.fromFolder(dir)
+  } catch (e) {
+    throw new CliError((e as Error).message)
+  }
+  if (tokenizer.vocabSize > loaded.config.vocab_size) {
+    throw new CliError(`model/tokenizer mismatch in ${dir}: the vocabulary has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${loaded.config.vocab_size}`)
+  }
+  return { loaded, model: BertForSequenceClassification.fromState(loaded.config, loaded.state), tokenizer }
+}
