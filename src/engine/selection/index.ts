@@ -181,6 +181,8 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
   const n = Math.min(nAsked, samples.length)
   if (n < nAsked) notes.push(`nSamples ${nAsked} is more than the ${samples.length} training samples: using all ${n}`)
   const pass = { batchSize, fisher, onProgress: opts.onProgress, shouldCancel: opts.shouldCancel }
+  // how examples were tokenised, when selectMask did it
+  const tokenization = opts.samples ? {} : { maxLength: opts.maxLength ?? 128, truncation: 'longest_first' }
   const ids = (positions: readonly number[]) => positions.map((p) => samples[p].id)
 
   if (method === 'fish') {
@@ -191,7 +193,7 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
       nSamples: n,
       selectedSampleIds: ids(positions),
       gradientEvaluations: r.gradientEvaluations,
-      settings: { method, keepRatio: budget.keepRatio, nSamples: n, fisher, batchSize, tieBreak: 'larger F first, then lower (tensor spec order, flat index)' },
+      settings: { method, keepRatio: budget.keepRatio, nSamples: n, fisher, batchSize, ...tokenization, tieBreak: 'larger F first, then lower (tensor spec order, flat index)' },
       stats: {
         selectedPerTensor: {},
         fisher: fisherStats(r.F, spec, `F over the ${n} FISH samples`, mask),
@@ -224,6 +226,7 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
       nSamples: n,
       fisher,
       batchSize,
+      ...tokenization,
       ird: { ...ird, poolSize },
       tieBreak: 'parameters: larger F first, then lower (tensor spec order, flat index); samples: larger s_i first, then lower dataset position'
     },

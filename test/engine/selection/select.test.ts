@@ -46,6 +46,7 @@ describe('selectMask', () => {
     expect(back.sidecar).toEqual(side)
     expect(back.sidecar).toMatchObject({ method: 'ird', seed: 3, dataset: { sha256: 'cd'.repeat(32), name: 'toy', rows: 24 }, selectedSampleIds: r.selectedSampleIds, gradientEvaluations: r.gradientEvaluations })
     expect(back.sidecar.budgets).toMatchObject({ keepRatio: 0.05, k: r.k, nSamples: 4, maskCount: r.maskCount })
+    expect(back.sidecar.settings).toMatchObject({ maxLength: 16, batchSize: 16, fisher: { variant: 'label', power: 'square' } })
     expect((back.sidecar.settings as { ird: { poolSize: number } }).ird.poolSize).toBe(12)
     expect(back.metadata).toMatchObject({ method: 'ird', seed: '3', k: String(r.k), dataset_sha256: 'cd'.repeat(32) })
     expect(back.sidecar.stats).toEqual(JSON.parse(JSON.stringify(r.stats)))

@@ -40,6 +40,23 @@ describe('globalTopK', () => {
     }
   })
 
+  it('equals per-tensor top-k followed by a merge of the candidates', () => {
+    const tied = new Map([...values].map(([n, f]) => [n, f.map((v) => Math.round(v * 50) / 50)])) // many ties
+    for (const k of [1, 40, 700, 2500]) {
+      const cand: Array<{ v: number; t: number; i: number }> = []
+      order.forEach((name, t) => {
+        const f = tied.get(name)!
+        const mine = Array.from(f, (v, i) => ({ v, t, i }))
+          .sort((a, b) => b.v - a.v || a.i - b.i)
+          .slice(0, k)
+        cand.push(...mine)
+      })
+      cand.sort((a, b) => b.v - a.v || a.t - b.t || a.i - b.i)
+      const merged = new Set(cand.slice(0, k).map((c) => `${order[c.t]}#${c.i}`))
+      expect(keysOf(globalTopK(tied, order, k).mask)).toEqual(merged)
+    }
+  })
+
   it('breaks ties by tensor order, then flat index', () => {
     const v = new Map([
       ['x', Float32Array.from([1, 2, 2, 0])],
