@@ -3,8 +3,11 @@
  * gradients, and writes updated masked entries back into the model's parameters, leaving every other
  * entry bit-identical (an exact scatter, never `W + 0·Δ`).
  *
- * Two paths per tensor, chosen by the fraction of trainable entries (measured on wasm, mini model
- * hidden 256 / 4 layers, 11.2 M parameters; see the report in the trainer's docs):
+ * Two paths per tensor, chosen by the fraction of trainable entries. Measured on wasm (1 thread, this
+ * project's 2-core machine), mini model (hidden 256, 4 layers, 11.2 M parameters), gather + clip + AdamW +
+ * write-back per step: 0.5 % mask 23 ms on the sparse path vs 44 ms on the dense path; 100 % mask ~0.2-0.5 s
+ * on the dense path (one 11 M-entry tf.gather alone takes 0.75 s). A training step (batch 16, length
+ * 128) takes ~3 s there, so the update is ≤ 1 % of a sparse step.
  * - sparse (fraction < denseThreshold, default 5 %): on-device tf.gather of the masked gradient entries
  *   (only k floats come to the host) and tf.tensorScatterUpdate to write k values back. Host memory: the
  *   k values, their indices, and the optimizer's m and v.
