@@ -59,7 +59,7 @@ export interface TrainOptions {
   padding?: 'longest' | 'max_length'
   /** Group rows of similar length into batches (less padding); default false. */
   bucketByLength?: boolean
-  /** Write the best epoch's weights back at the end (needs dev); default false: the last step's weights. */
+  /** Write the best epoch's weights back at the end of a completed run (needs dev); default false: the last step's weights. */
   restoreBest?: boolean
   /** Tensors with at least this fraction trainable use the dense host path (see masked-params.ts); default 0.05. */
   denseThreshold?: number
@@ -192,6 +192,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const noDecay = opts.noDecay ?? DEFAULT_NO_DECAY
 
   const params = new MaskedParams(model, opts.mask, { denseThreshold: opts.denseThreshold })
+  if (params.slots.length === 0) {
+    params.dispose()
+    throw new Error('the mask selects no trainable entry: nothing to train')
+  }
   const opt = new SparseAdamW(
     params.slots.map((s) => ({ name: s.name, values: s.values, decay: !noDecay(s.name) })),
     { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps, weightDecay: opts.weightDecay }

@@ -119,6 +119,7 @@ describe('only masked entries change', () => {
     await expect(run(new Map([['nope.weight', 'all']]))).rejects.toThrow(/not a parameter/)
     await expect(run(new Map([['classifier.bias', Int32Array.from([1, 0])]]))).rejects.toThrow(/sorted and distinct/)
     await expect(run(new Map([['classifier.bias', Int32Array.from([0, 2])]]))).rejects.toThrow(/out of range/)
+    await expect(run(new Map([['classifier.bias', new Int32Array(0)]]))).rejects.toThrow(/no trainable entry/)
     await expect(train({ ...quick, model, mask: new Map([['classifier.bias', 'all']]), train: [{ inputIds: [1, 2], label: 7 }] } as TrainOptions)).rejects.toThrow(/label 7/)
     expect(changed(model).size).toBe(0)
     model.dispose()
