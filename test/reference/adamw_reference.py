@@ -3,7 +3,9 @@
 
 Owns: test/fixtures/train/adamw_reference.json, which test/engine/train/adamw.test.ts replays: the same
 initial weights, masks and per-step gradients go through the TypeScript optimizer, and every weight after
-every step, the learning rate of every step and the gradient norm before clipping must match.
+every step, the learning rate of every step and the gradient norm before clipping must match; and
+test/fixtures/train/fish_train_reference.json (fish_training_case below), the whole masked training loop on a
+tiny BERT, which test/engine/train/fish-reference.test.ts runs through the TypeScript trainer.
 
 What runs here is FISH's training step with PyTorch's own classes:
     p.grad = g * mask                                   (gradient masking)
@@ -106,6 +108,105 @@ def run_case(name, gen, tensors, steps, lr, total_steps, warmup, wd, max_norm, b
     }
 
 
+def fish_training_case():
+    """End to end: FISH's masked training loop on a tiny BERT (test/reference/bert_reference.py's re-statement of
+    HF BertForSequenceClassification), dropout 0 so both sides compute the same function. float64 throughout: the
+    reference is the exact trajectory, the TypeScript float32 run must stay within rounding of it. One batch
+    holding every example per epoch, so the trainer's seeded shuffle (a permutation inside the batch) does not
+    change the mean loss."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bert_reference import BertForSequenceClassification
+
+    c = dict(vocab_size=20, hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16,
+             hidden_act='gelu', hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, max_position_embeddings=12,
+             type_vocab_size=2, layer_norm_eps=1e-12, pad_token_id=0, initializer_range=0.02, classifier_dropout=None,
+             num_labels=2)
+    g = torch.Generator().manual_seed(77)
+    model = BertForSequenceClassification(c).double()
+    model.eval()
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.endswith('LayerNorm.weight'):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+            else:
+                p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+            p.copy_(p.float().double())
+    names = [n for n, _ in model.named_parameters()]
+    params = dict(model.named_parameters())
+    init = {n: flat(p) for n, p in params.items()}
+    # mask: head all; ~20 % of every other tensor except two frozen ones; whole word-embedding rows 3 and 7
+    mask_idx = {}
+    for n, p in params.items():
+        k = p.numel()
+        if n.startswith('classifier.'):
+            mask_idx[n] = 'all'
+        elif 'attention.self.key' in n or n == 'bert.pooler.dense.weight':
+            continue
+        elif n == 'bert.embeddings.word_embeddings.weight':
+            H = p.shape[1]
+            rows = [r * H + h for r in (3, 7) for h in range(H)]
+            extra = torch.randperm(k, generator=g)[:5].tolist()
+            mask_idx[n] = sorted(set(rows + extra))
+        else:
+            mask_idx[n] = sorted(torch.randperm(k, generator=g)[:max(1, k // 5)].tolist())
+    masks = {}
+    for n, p in params.items():
+        m = torch.zeros(p.numel(), dtype=torch.float64)
+        if n in mask_idx:
+            if mask_idx[n] == 'all':
+                m[:] = 1
+            else:
+                m[mask_idx[n]] = 1
+        masks[n] = m.view(p.shape)
+    # examples: [CLS]=1 ... [SEP]=2 (pairs with token type 1 on the second part), lengths 4..10
+    lens = [10, 4, 7, 9, 5, 8]
+    B, T = len(lens), max(lens)
+    ids = torch.zeros(B, T, dtype=torch.long)
+    tt = torch.zeros(B, T, dtype=torch.long)
+    am = torch.zeros(B, T, dtype=torch.long)
+    examples = []
+    for b, n in enumerate(lens):
+        toks = torch.randint(3, c['vocab_size'], (n,), generator=g)
+        toks[0] = 1
+        toks[n - 1] = 2
+        split = n // 2
+        toks[split - 1] = 2
+        ids[b, :n] = toks
+        tt[b, split:n] = 1
+        am[b, :n] = 1
+        examples.append({'inputIds': toks.tolist(), 'tokenTypeIds': tt[b, :n].tolist(), 'label': b % 2})
+    labels = torch.tensor([e['label'] for e in examples])
+    epochs, lr, warmup, max_norm = 4, 1e-2, 1, 0.2  # max_norm 0.2: steps 1-2 clip, 3-4 do not
+    trainable = [params[n] for n in names if n in mask_idx]
+    opt = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, foreach=False)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, hf_linear_lambda(warmup, epochs))
+    steps = []
+    for _ in range(epochs):
+        opt.zero_grad()
+        _, loss = model(ids, tt, am, labels)
+        loss.backward()
+        for n in names:
+            if n in mask_idx:
+                params[n].grad.mul_(masks[n])
+        norm = torch.nn.utils.clip_grad_norm_(trainable, max_norm)
+        lr_used = opt.param_groups[0]['lr']
+        opt.step()
+        sched.step()
+        after = {}
+        for n in names:
+            if n not in mask_idx:
+                continue
+            v = params[n].detach().reshape(-1)
+            idx = range(v.numel()) if mask_idx[n] == 'all' else mask_idx[n]
+            after[n] = [float(v[i]) for i in idx]
+        steps.append({'loss': float(loss), 'gradNorm': float(norm), 'lr': lr_used, 'masked': after})
+    return {
+        'config': c, 'init': init, 'mask': mask_idx, 'examples': examples, 'epochs': epochs, 'lr': lr,
+        'warmupSteps': warmup, 'maxGradNorm': max_norm, 'steps': steps,
+    }
+
+
 def main():
     gen = torch.Generator().manual_seed(20240311)
     cases = []
@@ -146,6 +247,13 @@ def main():
         'cases': cases,
         'schedule': sched_cases,
     }
+    fish = fish_training_case()
+    fish['versions'] = doc['versions']
+    fish_out = os.path.join(os.path.dirname(OUT), 'fish_train_reference.json')
+    with open(fish_out, 'w') as fh:
+        json.dump(fish, fh, indent=None, separators=(',', ':'))
+        fh.write('\n')
+    print(f'wrote {fish_out}: losses {[round(s["loss"], 5) for s in fish["steps"]]}, grad norms {[round(s["gradNorm"], 4) for s in fish["steps"]]}')
     for c in cases:
         if c['maxGradNorm'] == float('inf'):
             c['maxGradNorm'] = None  # JSON has no Infinity; the test reads null as "no clipping"
