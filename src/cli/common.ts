@@ -37,9 +37,15 @@ export function requireFile(flag: string, path: unknown): string {
 export async function loadTaskData(file: string, task: TaskName, split: Split, labelNames?: string[]): Promise<Dataset> {
   try {
     const detected = await detectTask(file)
+    if (detected && detected.task !== task && detected.confidence >= 0.9) {
+      throw new CliError(
+        `${file} looks like ${getTask(detected.task).displayName} data (${detected.reason}), not ${getTask(task).displayName}: pass --task ${detected.task}, or give a ${getTask(task).displayName} file`
+      )
+    }
     if (detected && detected.task === task) return await loadGlueFile(file, task, detected.split ?? split)
     return await loadDataset(file, { task, split, labelNames })
   } catch (e) {
+    if (e instanceof CliError) throw e
     if (e instanceof DatasetError) throw new CliError(`${basename(file)} is not usable as ${getTask(task).displayName} ${split} data:\n${e.message}\nFix the rows above, or drop them first (the app's dataset screen can do this).`)
     throw new CliError(`cannot read ${file}: ${(e as Error).message}`)
   }

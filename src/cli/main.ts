@@ -8,7 +8,12 @@ import { resolve } from 'node:path'
 import { cpus, totalmem } from 'node:os'
 import { describeBackend, initBackend, type BackendName } from '../engine/backend'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
-import { TASK_NAMES, getTask } from '../engine/data'
+import { existsSync, readdirSync } from 'node:fs'
+import { TASK_NAMES, getTask, type TaskName } from '../engine/data'
+import { JobInputError, runJob, type JobHooks, type RunJobConfig } from '../engine/jobs/run-job'
+import { saveMask } from '../engine/mask'
+import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type IrdRound, type SelectionMethod } from '../engine/selection'
+import { computeBudget } from '../engine/selection/budget'
 import { predictLogits } from '../engine/eval/predict'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
 import { argmax, taskMetrics } from '../engine/metrics'
@@ -48,7 +53,177 @@ interface Command {
   run(flags: Flags, progress: Progress): Promise<number>
 }
 
+const SELECT_FLAGS: Record<string, FlagSpec> = {
+  model: { type: 'string', help: 'Hugging Face model folder (config.json, vocab.txt, model.safetensors)', metavar: 'DIR' },
+  task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')})`, metavar: 'NAME' },
+  data: { type: 'string', help: 'training file (TSV/CSV/JSONL with labels)', metavar: 'FILE' },
+  method: { type: 'string', help: 'selection method', default: 'ird', choices: SELECTION_METHODS },
+  samples: { type: 'int', help: 'sample budget n (Fisher samples)', default: DEFAULT_N_SAMPLES, min: 1 },
+  'keep-ratio': { type: 'number', help: 'parameter budget: share of all parameters kept (k = floor(total × r) − head)', default: DEFAULT_KEEP_RATIO, gt: 0, max: 1 },
+  seed: { type: 'int', help: 'random seed', default: 0, min: 0 },
+  'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
+  'max-train': { type: 'int', help: 'use at most N training examples (seeded subset)', min: 1 },
+  'fisher-variant': { type: 'string', help: 'empirical Fisher with the true label, or expected over the model\'s distribution', default: 'label', choices: ['label', 'expect'] },
+  'fisher-power': { type: 'string', help: 'f = g² or |g|', default: 'square', choices: ['square', 'absolute'] },
+  'fisher-batch-size': { type: 'int', help: 'samples per Fisher batch', default: 16, min: 1, max: 1024 },
+  'pool-factor': { type: 'number', help: 'IRD: candidate pool = min(|train|, factor × n)', default: 8, min: 1 },
+  'alpha-s': { type: 'number', help: 'IRD: sample range shrink factor per round', default: 0.5, gt: 0, max: 1 },
+  'alpha-p': { type: 'number', help: 'IRD: parameter range shrink factor per round', default: 0.5, gt: 0, max: 1 },
+  rounds: { type: 'int', help: 'IRD: round limit (then cut straight to n and k)', min: 1 },
+  backend: BACKEND_FLAG,
+  json: { type: 'bool', help: 'stream events as JSON lines on stdout instead of a progress bar' }
+}
+
+function jobConfig(flags: Flags, backend: string): RunJobConfig {
+  const task = requireTask(flags.task)
+  const small = task === 'rte' || task === 'mrpc' || task === 'stsb' || task === 'cola' || task === 'wnli'
+  return {
+    name: flags.name as string | undefined,
+    modelDir: String(flags.model),
+    task,
+    trainFile: String(flags.data),
+    devFile: flags.dev as string | undefined,
+    method: flags.method as SelectionMethod,
+    keepRatio: Number(flags['keep-ratio']),
+    nSamples: Number(flags.samples),
+    nSamplesExplicit: process.argv.includes('--samples') || process.argv.some((a) => a.startsWith('--samples=')),
+    seed: Number(flags.seed),
+    maxLength: Number(flags['max-length']),
+    batchSize: flags['batch-size'] !== undefined ? Number(flags['batch-size']) : small && task === 'rte' ? 8 : 16,
+    epochs: Number(flags.epochs),
+    lr: Number(flags.lr),
+    warmupRatio: Number(flags['warmup-ratio']),
+    weightDecay: Number(flags['weight-decay']),
+    maxGradNorm: Number(flags['max-grad-norm']),
+    fisher: { variant: flags['fisher-variant'] as 'label' | 'expect', power: flags['fisher-power'] as 'square' | 'absolute', batchSize: Number(flags['fisher-batch-size']) },
+    ird: { poolFactor: Number(flags['pool-factor']), alphaS: Number(flags['alpha-s']), alphaP: Number(flags['alpha-p']), maxRounds: flags.rounds !== undefined ? Number(flags.rounds) : null },
+    maxTrainExamples: flags['max-train'] !== undefined ? Number(flags['max-train']) : null,
+    backend
+  }
+}
+
+const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)} %` : '–')
+
+/** One readable line for the job's milestone events; progress events (done/total) draw the bar. */
+function describeJobEvent(e: Record<string, unknown>): string | null {
+  switch (e.phase) {
+    case 'ird-round': {
+      const r = e.round as IrdRound
+      return `IRD round ${r.round}: samples ${r.samplesBefore} → ${r.samplesAfter} (score mass kept ${pct(r.sampleMassKept)}), parameters ${r.paramsBefore} → ${r.paramsAfter} (Fisher mass kept ${pct(r.paramMassKept)}), overlap with FISH ${pct(r.fishOverlap.fractionOfFish)}${r.cut ? ', cut to the budgets' : ''}`
+    }
+    case 'selected':
+      return `mask: k = ${e.k}, ${e.trainable} trainable entries (${pct(e.effectiveRatio)} of the model), ${e.gradientEvaluations} per-sample gradients${(e.notes as string[] | undefined)?.length ? `; ${(e.notes as string[]).join('; ')}` : ''}`
+    case 'eval': {
+      const m = Object.entries((e.metrics as Record<string, number>) ?? {}).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
+      return `epoch ${e.epoch}/${e.epochs}: dev ${m || `loss ${Number(e.evalLoss).toFixed(4)}`}`
+    }
+    case 'select':
+    case 'load':
+      return String(e.message ?? e.phase)
+    default:
+      return null
+  }
+}
+
+function jobHooks(progress: Progress, json: boolean): JobHooks {
+  return {
+    loadData: (file, task, split, labelNames) => loadTaskData(file, task, split, labelNames),
+    onEvent: (e) => {
+      if (json || e.total !== undefined) return progress.update(e)
+      const line = describeJobEvent(e)
+      if (line) progress.log(line)
+    },
+    shouldCancel: () => cancelRequested
+  }
+}
+
 const commands: Record<string, Command> = {
+  run: {
+    summary: 'select a mask, fine-tune the masked entries, evaluate on dev; recorded as a run',
+    flags: {
+      ...SELECT_FLAGS,
+      dev: { type: 'string', help: 'dev file for evaluation after each epoch', metavar: 'FILE' },
+      epochs: { type: 'int', help: 'training epochs', default: 7, min: 1 },
+      'batch-size': { type: 'int', help: 'training batch size (default 16, RTE 8)', min: 1, max: 4096 },
+      lr: { type: 'number', help: 'peak learning rate', default: 5e-5, gt: 0 },
+      'warmup-ratio': { type: 'number', help: 'share of steps for linear warm-up', default: 0, min: 0, max: 1 },
+      'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0, min: 0 },
+      'max-grad-norm': { type: 'number', help: 'clip the masked gradient to this global norm (0 = off)', default: 1, min: 0 },
+      name: { type: 'string', help: 'a name for the run', metavar: 'TEXT' },
+      out: { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }
+    },
+    async run(flags, progress) {
+      requireTask(flags.task)
+      requireFile('data', flags.data)
+      if (flags.dev !== undefined) requireFile('dev', flags.dev)
+      requireModelDir(flags.model)
+      const backend = await startBackend(flags, progress)
+      let res
+      try {
+        res = await runJob(jobConfig(flags, backend), new RunStore(String(flags.out)), jobHooks(progress, Boolean(flags.json)))
+      } catch (e) {
+        if (e instanceof JobInputError) throw new CliError(e.message)
+        throw e
+      }
+      progress.end()
+      if (res.status === 'cancelled') {
+        process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}\n`)
+        return 130
+      }
+      if (res.status === 'failed') throw new CliError(`run ${res.run.id} failed: ${res.reason}`)
+      const s = res.run.summary
+      const metrics = Object.entries(s.metrics ?? {}).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
+      if (!flags.json) process.stdout.write(`run ${res.run.id} completed: ${getTask(s.task as TaskName).displayName} dev ${metrics || '(no dev set)'}; ${s.trainable} trainable entries; ${res.run.dir}\n`)
+      return 0
+    }
+  },
+
+  mask: {
+    summary: 'select a mask only; writes OUT/mask.safetensors and OUT/mask.json',
+    flags: { ...SELECT_FLAGS, out: { type: 'string', help: 'output folder for the mask', metavar: 'DIR' } },
+    async run(flags, progress) {
+      const task = requireTask(flags.task)
+      const dataFile = requireFile('data', flags.data)
+      requireModelDir(flags.model)
+      if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required: the folder that receives mask.safetensors and mask.json', 2)
+      if (existsSync(String(flags.out)) && readdirSync(String(flags.out)).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder (masks are never overwritten)`)
+      const backend = await startBackend(flags, progress)
+      const cfg = jobConfig(flags, backend)
+      const { model, tokenizer, loaded } = openModel(flags.model, task, cfg.seed)
+      try {
+        const data = await loadTaskData(dataFile, task, 'train')
+        if (cfg.nSamplesExplicit && cfg.nSamples > data.examples.length) throw new CliError(`--samples ${cfg.nSamples} is larger than the training data (${data.examples.length} examples)`)
+        if (cfg.method === 'fish' || cfg.method === 'ird' || cfg.method === 'random') {
+          try {
+            computeBudget(model.spec, cfg.keepRatio)
+          } catch (e) {
+            throw new CliError((e as Error).message)
+          }
+        }
+        let sel
+        try {
+          sel = await selectMask({
+            method: cfg.method, model, examples: data.examples, tokenizer, maxLength: cfg.maxLength, keepRatio: cfg.keepRatio,
+            nSamples: Math.min(cfg.nSamples, data.examples.length), seed: cfg.seed, fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
+            ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
+            batchSize: cfg.fisher.batchSize, datasetSha256: data.sha256, shouldCancel: () => cancelRequested,
+            onProgress: (p) => progress.update({ phase: p.phase, done: p.done, total: p.total })
+          })
+        } catch (e) {
+          if (e instanceof SelectionCancelled) return 130
+          throw e
+        }
+        progress.end()
+        saveMask(String(flags.out), sel.mask, toSidecarInput(sel, { datasetName: data.name, datasetRows: data.examples.length }), loaded.config)
+        if (!flags.json) process.stdout.write(`${cfg.method} mask: k = ${sel.k} of ${sel.thetaSize} (+ head ${sel.headSize}), ${(100 * sel.effectiveRatio).toFixed(3)} % of ${sel.totalParams} parameters; ${sel.gradientEvaluations} per-sample gradients; written to ${resolve(String(flags.out))}\n`)
+        else progress.update({ phase: 'done', k: sel.k, maskCount: sel.maskCount, out: resolve(String(flags.out)) })
+        return 0
+      } finally {
+        model.dispose()
+      }
+    }
+  },
+
   list: {
     summary: 'list saved runs (newest first)',
     flags: { runs: RUNS_FLAG, json: { type: 'bool', help: 'JSON output' } },

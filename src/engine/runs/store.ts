@@ -18,7 +18,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
-import { writeJsonAtomic } from '../io/atomic'
+import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
 
@@ -194,6 +194,10 @@ export class Run {
 
   writeJson(file: string, value: unknown): void {
     writeJsonAtomic(this.path(file), value)
+  }
+
+  writeText(file: string, text: string): void {
+    writeFileAtomic(this.path(file), text)
   }
 
   readJson<T>(file: string): T | undefined {
