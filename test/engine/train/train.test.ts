@@ -19,6 +19,11 @@ beforeAll(async () => {
 
 const cfg = tinyConfig()
 const base = tinyState(cfg, 7)
+// −0 in every tensor (entries 1 and last): a write-back by `W + 0` would turn the frozen ones into +0
+for (const t of base.values()) {
+  t.data[1] = -0
+  t.data[t.data.length - 1] = -0
+}
 const trainData = separable(48, 1)
 const devData = separable(24, 2)
 
@@ -52,31 +57,33 @@ function expectOnlyMaskedChanged(model: BertForSequenceClassification, mask: Tra
 const quick: Partial<TrainOptions> = { epochs: 1, batchSize: 12, lr: 1e-2, seed: 3, maxLength: 16 }
 
 describe('only masked entries change', () => {
-  it('random sparse mask (embedding rows, LayerNorm, biases, head all): frozen entries bit-identical, masked ones move', async () => {
-    const model = fresh()
-    const mask = randomMask(cfg, base, 11)
-    const spy = vi.spyOn(model, 'backward')
-    const r = await train({ ...quick, model, mask, train: trainData } as TrainOptions)
-    expect(r.status).toBe('completed')
-    expect(r.steps).toBe(4)
-    expectOnlyMaskedChanged(model, mask)
-    // tensors with no trainable entry get no weight gradient
-    const want = spy.mock.calls[0][2]!.wantGrad!
-    for (const s of model.spec) expect(want(s.name), s.name).toBe(mask.has(s.name))
-    // the masked entries moved (every masked word-embedding row of a token in the data, the LayerNorm/bias picks, the head)
-    const ch = changed(model)
-    const H = cfg.hidden_size
-    const wordChanged = new Set(ch.get('bert.embeddings.word_embeddings.weight'))
-    for (const row of [5, 6, 11]) for (let h = 0; h < H; h++) expect(wordChanged.has(row * H + h), `word row ${row}`).toBe(true)
-    for (let h = 0; h < H; h++) expect(wordChanged.has(3 * H + h), 'row of a token not in the data: zero gradient, Adam step 0').toBe(false)
-    for (const name of ['bert.embeddings.LayerNorm.weight', 'bert.encoder.layer.0.attention.output.dense.bias', 'bert.encoder.layer.1.output.LayerNorm.bias']) {
-      expect(ch.get(name)?.length, name).toBe((mask.get(name) as Int32Array).length)
-    }
-    expect(ch.get('classifier.weight')?.length).toBe(2 * H)
-    expect(r.trainableEntries).toBeGreaterThan(0)
-    expect(r.optimizerStateBytes).toBe(8 * r.trainableEntries)
-    model.dispose()
-  })
+  for (const [path, denseThreshold] of [['sparse', 2], ['dense', 0]] as const) {
+    it(`random sparse mask (embedding rows, LayerNorm, biases, head all), ${path} update path: frozen entries bit-identical, masked ones move`, async () => {
+      const model = fresh()
+      const mask = randomMask(cfg, base, 11)
+      const spy = vi.spyOn(model, 'backward')
+      const r = await train({ ...quick, model, mask, train: trainData, denseThreshold } as TrainOptions)
+      expect(r.status).toBe('completed')
+      expect(r.steps).toBe(4)
+      expectOnlyMaskedChanged(model, mask)
+      // tensors with no trainable entry get no weight gradient
+      const want = spy.mock.calls[0][2]!.wantGrad!
+      for (const s of model.spec) expect(want(s.name), s.name).toBe(mask.has(s.name))
+      // the masked entries moved (every masked word-embedding row of a token in the data, the LayerNorm/bias picks, the head)
+      const ch = changed(model)
+      const H = cfg.hidden_size
+      const wordChanged = new Set(ch.get('bert.embeddings.word_embeddings.weight'))
+      for (const row of [5, 6, 11]) for (let h = 0; h < H; h++) expect(wordChanged.has(row * H + h), `word row ${row}`).toBe(true)
+      for (let h = 0; h < H; h++) expect(wordChanged.has(3 * H + h), 'row of a token not in the data: zero gradient, Adam step 0').toBe(false)
+      for (const name of ['bert.embeddings.LayerNorm.weight', 'bert.encoder.layer.0.attention.output.dense.bias', 'bert.encoder.layer.1.output.LayerNorm.bias']) {
+        expect(ch.get(name)?.length, name).toBe((mask.get(name) as Int32Array).length)
+      }
+      expect(ch.get('classifier.weight')?.length).toBe(2 * H)
+      expect(r.trainableEntries).toBeGreaterThan(0)
+      expect(r.optimizerStateBytes).toBe(8 * r.trainableEntries)
+      model.dispose()
+    })
+  }
 
   it("'all' for every tensor: everything may change, nothing breaks", async () => {
     const model = fresh()
