@@ -1,0 +1,77 @@
+/**
+ * Benchmarks on the real workload: (1) Fisher samples/s on SST-2 training sentences with dynamic padding
+ * and length-bucketed batches (the FISH reference pads every sample to 128 tokens and loops batch-1, so
+ * PLATFORM.md's figure is also its real-data figure); (2) masked fine-tuning samples/s at sequence length
+ * 128 with a 0.5 % mask (random entries, so every tensor is touched, the worst case for sparsity), next to
+ * PyTorch's dense training figure.
+ * Must not: assert (benchmarks measure), or be used by the app (reads ../shared data through its caller).
+ */
+import type { Example } from '../data'
+import { BertForSequenceClassification } from '../model/bert'
+import { initState } from '../model/init'
+import { selectMask } from '../selection'
+import { encodeExamples, fisherPass } from '../selection/fisher-pass'
+import type { BertTokenizer } from '../tokenizer'
+import { train, type EncodedExample } from '../train'
+import { Rng } from '../util/rng'
+import { benchConfig, type BenchModel } from './configs'
+
+export interface TaskBenchResult {
+  model: BenchModel['name']
+  fisherReal: { samples: number; meanTokens: number; samplesPerSec: number; vsTorchFisher: number }
+  maskedTrain: { keepRatio: number; trainable: number; batchSize: number; seqLen: number; samplesPerSec: number; vsTorchTrain: number; vsHalfTorchTrain: number }
+}
+
+export async function benchTask(
+  m: BenchModel,
+  tokenizer: BertTokenizer,
+  sst2Train: readonly Example[],
+  opts: { fisherSamples?: number; trainExamples?: number; log?: (s: string) => void } = {}
+): Promise<TaskBenchResult> {
+  const cfg = benchConfig(m)
+  const model = BertForSequenceClassification.fromState(cfg, initState(cfg, 1))
+  try {
+    // (1) Fisher on real sentences
+    const rng = new Rng(7)
+    const n = Math.min(opts.fisherSamples ?? 256, sst2Train.length)
+    const picked = rng.sample(sst2Train.length, n).map((i) => sst2Train[i])
+    const samples = encodeExamples(tokenizer, picked, { maxLength: 128 })
+    const positions = samples.map((_, i) => i)
+    await fisherPass(model, samples.slice(0, 16), positions.slice(0, 16), { batchSize: 16 }) // warm-up
+    const t0 = performance.now()
+    await fisherPass(model, samples, positions, { batchSize: 16 })
+    const fisherPerSec = (n * 1000) / (performance.now() - t0)
+    const meanTokens = samples.reduce((s, x) => s + x.inputIds.length, 0) / n
+    opts.log?.(`${m.name}: Fisher on SST-2 train ${fisherPerSec.toFixed(1)} samples/s (mean ${meanTokens.toFixed(1)} tokens; PyTorch batch-1 at 128: ${m.torchFisherPerSec})`)
+
+    // (2) masked fine-tuning at length 128
+    const keepRatio = 0.005
+    const sel = await selectMask({ method: 'random', model, keepRatio, seed: 1 })
+    const count = opts.trainExamples ?? 64
+    const r2 = new Rng(9)
+    const data: EncodedExample[] = Array.from({ length: count }, (_, i) => ({
+      inputIds: Int32Array.from({ length: 128 }, (_, t) => (t === 0 ? 101 : t === 127 ? 102 : 1000 + r2.int(cfg.vocab_size - 1000))),
+      label: i % 2,
+      id: String(i)
+    }))
+    const batchSize = 16
+    const res = await train({ model, mask: sel.mask, train: data, epochs: 1, batchSize, lr: 1e-4, seed: 1, maxLength: 128, padding: 'max_length' })
+    const trainPerSec = res.stepsPerSec * batchSize
+    opts.log?.(`${m.name}: masked fine-tuning (0.5 %) ${trainPerSec.toFixed(1)} samples/s (PyTorch dense ${m.torchTrainPerSec}; target ≥ half: ${(m.torchTrainPerSec / 2).toFixed(1)})`)
+    return {
+      model: m.name,
+      fisherReal: { samples: n, meanTokens, samplesPerSec: fisherPerSec, vsTorchFisher: fisherPerSec / m.torchFisherPerSec },
+      maskedTrain: {
+        keepRatio,
+        trainable: sel.maskCount,
+        batchSize,
+        seqLen: 128,
+        samplesPerSec: trainPerSec,
+        vsTorchTrain: trainPerSec / m.torchTrainPerSec,
+        vsHalfTorchTrain: trainPerSec / (m.torchTrainPerSec / 2)
+      }
+    }
+  } finally {
+    model.dispose()
+  }
+}
