@@ -184,6 +184,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (!ok) throw new Error(`training example ${trainSet.ids[i]} has label ${y}; expected ${regression ? 'a number' : `a class index in [0, ${cfg.num_labels})`}`)
   })
   const devSet = opts.dev ? encodeData(opts.dev, { maxLength, padId: cfg.pad_token_id, what: 'dev' }) : null
+  devSet?.labels.forEach((y, i) => {
+    if (y === undefined) return
+    const ok = Number.isFinite(y) && (regression || (Number.isInteger(y) && y >= 0 && y < cfg.num_labels))
+    if (!ok) throw new Error(`dev example ${devSet.ids[i]} has label ${y}; expected ${regression ? 'a number' : `a class index in [0, ${cfg.num_labels})`}`)
+  })
   const trainLengths = Int32Array.from(trainSet.rows, (r) => r.ids.length)
 
   const stepsPerEpoch = Math.ceil(trainSet.rows.length / batchSize)
@@ -205,6 +210,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const wantGrad = (n: string) => params.has(n)
 
   let step = 0
+  let samplesDone = 0
   let epochsCompleted = 0
   let status: TrainStatus = 'completed'
   const summaries: EpochSummary[] = []
@@ -248,6 +254,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const dropoutSeed = dropoutRng.int(1 << 30)
         const { loss, gradNorm, lrUsed } = trainStep(batch, labels, dropoutSeed)
         step++
+        samplesDone += rows.length
         epochLoss += loss
         epochSteps++
         pendingLoss += loss
@@ -263,7 +270,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             loss: pendingLoss / pendingSteps,
             lr: lrUsed,
             gradNorm,
-            samplesPerSec: (step * batchSize) / Math.max(1e-9, trainMs / 1000)
+            samplesPerSec: samplesDone / Math.max(1e-9, trainMs / 1000)
           })
           pendingLoss = 0
           pendingSteps = 0

@@ -127,6 +127,7 @@ describe('only masked entries change', () => {
     await expect(run(new Map([['classifier.bias', Int32Array.from([1, 0])]]))).rejects.toThrow(/sorted and distinct/)
     await expect(run(new Map([['classifier.bias', Int32Array.from([0, 2])]]))).rejects.toThrow(/out of range/)
     await expect(run(new Map([['classifier.bias', new Int32Array(0)]]))).rejects.toThrow(/no trainable entry/)
+    await expect(train({ ...quick, model, mask: new Map([['classifier.bias', 'all']]), train: trainData, dev: [{ inputIds: [1, 2], label: 0.5, id: 'd0' }] } as TrainOptions)).rejects.toThrow(/dev example d0 has label 0.5/)
     await expect(train({ ...quick, model, mask: new Map([['classifier.bias', 'all']]), train: [{ inputIds: [1, 2], label: 7 }] } as TrainOptions)).rejects.toThrow(/label 7/)
     expect(changed(model).size).toBe(0)
     model.dispose()
