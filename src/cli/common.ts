@@ -9,6 +9,8 @@ import { DatasetError, detectTask, getTask, isTaskName, loadDataset, loadGlueFil
 import { loadModelFolder, type LoadedModel } from '../engine/io/model-folder'
 import { BertForSequenceClassification } from '../engine/model/bert'
 import { BertTokenizer } from '../engine/tokenizer'
+import { loadRunModel } from '../engine/runs/run-model'
+import { RunStore } from '../engine/runs/store'
 
 export class CliError extends Error {
   constructor(
@@ -82,4 +84,48 @@ export function openModel(dirFlag: unknown, task: TaskName, seed = 0): OpenedMod
     throw new CliError(`model/tokenizer mismatch in ${dir}: the vocabulary has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${loaded.config.vocab_size}`)
   }
   return { loaded, model: BertForSequenceClassification.fromState(loaded.config, loaded.state), tokenizer }
+}
+
+export interface Target {
+  model: BertForSequenceClassification
+  tokenizer: BertTokenizer
+  task: TaskName
+  /** The run's dev file, when evaluating a run. */
+  devFile?: string
+  /** A classifier was initialised on load: predictions are untrained. */
+  freshHead: boolean
+  label: string
+}
+
+/** Check --run or --model before the backend starts (cheap checks only). */
+export function precheckTarget(flags: Record<string, unknown>): void {
+  if (flags.run !== undefined) {
+    if (flags.model !== undefined) throw new CliError('give either --run ID (a saved run) or --model DIR (a model folder), not both', 2)
+    new RunStore(String(flags.runs)).resolve(String(flags.run))
+  } else requireModelDir(flags.model)
+}
+
+/** The model to evaluate: a saved run (base model + its delta) or a model folder. Needs a backend. */
+export function openTarget(flags: Record<string, unknown>): Target {
+  if (flags.run !== undefined) {
+    const run = new RunStore(String(flags.runs)).open(String(flags.run))
+    let rm
+    try {
+      rm = loadRunModel(run)
+    } catch (e) {
+      throw new CliError((e as Error).message)
+    }
+    if (flags.task !== undefined && requireTask(flags.task) !== rm.task) throw new CliError(`run ${run.id} was trained on ${rm.task}, not ${String(flags.task)}`)
+    return {
+      model: BertForSequenceClassification.fromState(rm.config, rm.state),
+      tokenizer: BertTokenizer.fromFolder(rm.modelDir),
+      task: rm.task,
+      devFile: rm.devFile,
+      freshHead: false,
+      label: `run ${run.id}`
+    }
+  }
+  const task = requireTask(flags.task)
+  const { model, tokenizer, loaded } = openModel(flags.model, task)
+  return { model, tokenizer, task, freshHead: loaded.report.initialized.includes('classifier.weight'), label: String(flags.model) }
 }

@@ -18,9 +18,9 @@ import { predictLogits } from '../engine/eval/predict'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
 import { argmax, taskMetrics } from '../engine/metrics'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
-import { RunStore } from '../engine/runs/store'
+import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
-import { CliError, loadTaskData, openModel, requireFile, requireModelDir, requireTask } from './common'
+import { CliError, loadTaskData, openModel, openTarget, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
 import { Progress } from './progress'
 
 const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
@@ -295,88 +295,100 @@ const commands: Record<string, Command> = {
   },
 
   eval: {
-    summary: 'evaluate a model folder on a task\'s dev file with the GLUE metric',
+    summary: 'evaluate a saved run or a model folder on a task\'s dev file with the GLUE metric',
     flags: {
-      model: { type: 'string', help: 'Hugging Face model folder', metavar: 'DIR' },
-      task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')})`, metavar: 'NAME' },
-      dev: { type: 'string', help: 'evaluation file (TSV/CSV/JSONL with labels)', metavar: 'FILE' },
+      run: { type: 'string', help: 'a saved run (id or unique prefix): its base model + trained delta', metavar: 'ID' },
+      runs: RUNS_FLAG,
+      model: { type: 'string', help: 'Hugging Face model folder (instead of --run)', metavar: 'DIR' },
+      task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')}); a run knows its own`, metavar: 'NAME' },
+      dev: { type: 'string', help: 'evaluation file (TSV/CSV/JSONL with labels); a run defaults to its dev file', metavar: 'FILE' },
       'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
       'batch-size': { type: 'int', help: 'examples per batch', default: 32, min: 1, max: 4096 },
       backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'JSON lines on stdout' }
     },
     async run(flags, progress) {
-      const task = requireTask(flags.task)
-      const devFile = requireFile('dev', flags.dev)
-      requireModelDir(flags.model)
+      if (flags.run === undefined) requireTask(flags.task)
+      if (flags.dev !== undefined) requireFile('dev', flags.dev)
+      else if (flags.run === undefined) requireFile('dev', flags.dev)
+      precheckTarget(flags)
       await startBackend(flags, progress)
-      const { model, tokenizer, loaded } = openModel(flags.model, task)
-      if (loaded.report.initialized.includes('classifier.weight')) {
-        progress.log(`warning: ${flags.model} has no ${getTask(task).numLabels}-output classifier; a fresh one was initialised, so these predictions are untrained`)
+      const target = openTarget(flags)
+      const { model, tokenizer, task } = target
+      try {
+        if (target.freshHead) progress.log(`warning: ${target.label} has no ${getTask(task).numLabels}-output classifier; a fresh one was initialised, so these predictions are untrained`)
+        const devFile = (flags.dev as string | undefined) ?? target.devFile
+        if (!devFile) throw new CliError(`${target.label} has no dev file recorded: pass --dev FILE`, 2)
+        const dev = await loadTaskData(requireFile('dev', devFile), task, 'dev')
+        if (!dev.hasLabels) throw new CliError(`${devFile} has no labels: use \`ird-studio predict\` for unlabelled data`)
+        const logits = await predictLogits(model, tokenizer, dev.examples, {
+          batchSize: Number(flags['batch-size']),
+          maxLength: Number(flags['max-length']),
+          onProgress: (done, total) => progress.update({ phase: 'eval', done, total }),
+          shouldCancel: () => cancelRequested
+        })
+        progress.end()
+        if (!logits) return 130
+        const C = model.config.num_labels
+        const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
+        const result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
+        if (flags.json) progress.update({ phase: 'result', ...result })
+        else {
+          const m = Object.entries(result.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
+          process.stdout.write(`${getTask(task).displayName} dev (${dev.examples.length} examples): ${m}\n`)
+        }
+        return 0
+      } finally {
+        model.dispose()
       }
-      const dev = await loadTaskData(devFile, task, 'dev')
-      if (!dev.hasLabels) throw new CliError(`${devFile} has no labels: use \`ird-studio predict\` for unlabelled data`)
-      const logits = await predictLogits(model, tokenizer, dev.examples, {
-        batchSize: Number(flags['batch-size']),
-        maxLength: Number(flags['max-length']),
-        onProgress: (done, total) => progress.update({ phase: 'eval', done, total }),
-        shouldCancel: () => cancelRequested
-      })
-      progress.end()
-      if (!logits) return 130
-      const C = model.config.num_labels
-      const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
-      const result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
-      if (flags.json) progress.update({ phase: 'result', ...result })
-      else {
-        const m = Object.entries(result.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
-        process.stdout.write(`${getTask(task).displayName} dev (${dev.examples.length} examples): ${m}\n`)
-      }
-      model.dispose()
-      return 0
     }
   },
 
   predict: {
-    summary: 'per-row logits and predictions as JSON lines',
+    summary: 'per-row logits and predictions as JSON lines (a saved run or a model folder)',
     flags: {
-      model: { type: 'string', help: 'Hugging Face model folder', metavar: 'DIR' },
-      task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')})`, metavar: 'NAME' },
+      run: { type: 'string', help: 'a saved run (id or unique prefix)', metavar: 'ID' },
+      runs: RUNS_FLAG,
+      model: { type: 'string', help: 'Hugging Face model folder (instead of --run)', metavar: 'DIR' },
+      task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')}); a run knows its own`, metavar: 'NAME' },
       data: { type: 'string', help: 'input file (TSV/CSV/JSONL)', metavar: 'FILE' },
       out: { type: 'string', help: 'JSON lines output file (written atomically); default stdout', metavar: 'FILE' },
       'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
       'batch-size': { type: 'int', help: 'examples per batch', default: 32, min: 1, max: 4096 },
       backend: BACKEND_FLAG,
-      json: { type: 'bool', help: 'progress as JSON lines on stderr-free stdout (needs --out)' }
+      json: { type: 'bool', help: 'progress as JSON lines on stdout (needs --out)' }
     },
     async run(flags, progress) {
-      const task = requireTask(flags.task)
+      if (flags.run === undefined) requireTask(flags.task)
       const file = requireFile('data', flags.data)
       if (flags.json && !flags.out) throw new CliError('--json streams events on stdout, so it needs --out FILE for the predictions', 2)
-      requireModelDir(flags.model)
+      precheckTarget(flags)
       await startBackend(flags, progress)
-      const { model, tokenizer } = openModel(flags.model, task)
-      const spec = getTask(task)
-      const data = await loadTaskData(file, task, 'test')
-      const logits = await predictLogits(model, tokenizer, data.examples, {
-        batchSize: Number(flags['batch-size']),
-        maxLength: Number(flags['max-length']),
-        onProgress: (done, total) => progress.update({ phase: 'predict', done, total }),
-        shouldCancel: () => cancelRequested
-      })
-      progress.end()
-      if (!logits) return 130
-      const C = model.config.num_labels
-      const lines = data.examples.map((e, i) => {
-        const l = Array.from(logits.subarray(i * C, (i + 1) * C))
-        const pred = C === 1 ? l[0] : l.indexOf(Math.max(...l))
-        return JSON.stringify({ id: e.id, logits: l, prediction: C === 1 ? pred : spec.labelNames?.[pred] ?? pred, ...(e.label !== undefined ? { label: e.label } : {}) })
-      })
-      const text = lines.join('\n') + '\n'
-      if (flags.out) writeFileAtomic(String(flags.out), text)
-      else process.stdout.write(text)
-      model.dispose()
-      return 0
+      const { model, tokenizer, task } = openTarget(flags)
+      try {
+        const spec = getTask(task)
+        const data = await loadTaskData(file, task, 'test')
+        const logits = await predictLogits(model, tokenizer, data.examples, {
+          batchSize: Number(flags['batch-size']),
+          maxLength: Number(flags['max-length']),
+          onProgress: (done, total) => progress.update({ phase: 'predict', done, total }),
+          shouldCancel: () => cancelRequested
+        })
+        progress.end()
+        if (!logits) return 130
+        const C = model.config.num_labels
+        const lines = data.examples.map((e, i) => {
+          const l = Array.from(logits.subarray(i * C, (i + 1) * C))
+          const pred = C === 1 ? l[0] : l.indexOf(Math.max(...l))
+          return JSON.stringify({ id: e.id, logits: l, prediction: C === 1 ? pred : spec.labelNames?.[pred] ?? pred, ...(e.label !== undefined ? { label: e.label } : {}) })
+        })
+        const text = lines.join('\n') + '\n'
+        if (flags.out) writeFileAtomic(String(flags.out), text)
+        else process.stdout.write(text)
+        return 0
+      } finally {
+        model.dispose()
+      }
     }
   }
 }
@@ -417,6 +429,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CliError) {
       process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
       return e.exitCode
+    }
+    if (e instanceof RunStoreError || e instanceof JobInputError) {
+      process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
+      return 1
     }
     process.stderr.write(`ird-studio ${name}: internal error: ${(e as Error).stack ?? String(e)}\nPlease report this with the command you ran.\n`)
     return 1

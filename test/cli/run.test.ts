@@ -60,6 +60,12 @@ describe('ird-studio run', () => {
     expect(readFileSync(join(dir, 'predictions-dev.jsonl'), 'utf8').trim().split('\n')).toHaveLength(872)
     const mask = loadMask(join(dir, 'mask'), cfg)
     expect(mask.sidecar.method).toBe('ird')
+    // the saved run's weights (base + delta) reproduce its final dev score
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))
+    const e = cli('eval', '--runs', 'runs-a', '--run', run.id.slice(0, 22))
+    expect(e.code, e.err).toBe(0)
+    expect(e.out).toContain(`accuracy ${(100 * results.final.metrics.accuracy).toFixed(2)}`)
+    expect(cli('eval', '--runs', 'runs-a', '--run', 'zzz').err).toContain('no run "zzz"')
     const c = cli('compare', '--runs', 'runs-a', '--format', 'csv')
     expect(c.code).toBe(0)
     expect(c.out.split('\n')[1]).toContain(',sst2,ird,')

@@ -12,14 +12,15 @@ import { resolve } from 'node:path'
 import type { Dataset, TaskName } from '../data'
 import { getTask } from '../data'
 import { loadModelFolder } from '../io/model-folder'
-import { writeSafetensors, type TensorInput } from '../io/safetensors'
+import { writeSafetensors } from '../io/safetensors'
+import { deltaToTensors } from '../runs/run-model'
 import { saveMask } from '../mask'
 import type { GlueTask } from '../metrics'
 import { BertForSequenceClassification } from '../model/bert'
 import { computeBudget } from '../selection/budget'
 import { selectMask, SelectionCancelled, toSidecarInput, type SelectionMethod } from '../selection'
 import { BertTokenizer } from '../tokenizer'
-import { computeDelta, train, type SparseDelta } from '../train'
+import { computeDelta, train } from '../train'
 import { Rng } from '../util/rng'
 import type { Run, RunStore } from '../runs/store'
 
@@ -69,19 +70,6 @@ export interface JobResult {
   run: Run
   status: 'completed' | 'cancelled' | 'failed'
   reason?: string
-}
-
-function deltaTensors(delta: SparseDelta): Map<string, TensorInput> {
-  const out = new Map<string, TensorInput>()
-  for (const [name, d] of delta) {
-    if (d.indices === 'all') {
-      out.set(`${name}.delta_values`, { dtype: 'F32', shape: d.shape, data: d.values })
-    } else {
-      out.set(`${name}.delta_indices`, { dtype: 'I32', shape: [d.indices.length], data: d.indices })
-      out.set(`${name}.delta_values`, { dtype: 'F32', shape: [d.values.length], data: d.values })
-    }
-  }
-  return out
 }
 
 export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks): Promise<JobResult> {
@@ -219,7 +207,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       run.writeText('predictions-dev.jsonl', lines.join('\n') + '\n')
     }
     const delta = computeDelta(loaded.state, model, selection.mask)
-    writeSafetensors(run.path('delta.safetensors'), deltaTensors(delta), {
+    writeSafetensors(run.path('delta.safetensors'), deltaToTensors(delta), {
       format: 'pt',
       kind: 'ird-studio-sparse-delta',
       base_model: resolve(cfg.modelDir),
