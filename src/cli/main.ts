@@ -8,7 +8,13 @@ import { resolve } from 'node:path'
 import { cpus, totalmem } from 'node:os'
 import { describeBackend, initBackend, type BackendName } from '../engine/backend'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { saveModelFolder } from '../engine/io/model-folder'
+import { countParameters, makeConfig } from '../engine/model/config'
+import { initState } from '../engine/model/init'
+import { BertTokenizer } from '../engine/tokenizer'
 import { TASK_NAMES, getTask, type TaskName } from '../engine/data'
 import { JobInputError, runJob, type JobHooks, type RunJobConfig } from '../engine/jobs/run-job'
 import { saveMask } from '../engine/mask'
@@ -221,6 +227,55 @@ const commands: Record<string, Command> = {
       } finally {
         model.dispose()
       }
+    }
+  },
+
+  'init-model': {
+    summary: 'write a randomly initialised BERT model folder (untrained: for trying the pipeline, or to pretrain)',
+    flags: {
+      out: { type: 'string', help: 'new model folder', metavar: 'DIR' },
+      vocab: { type: 'string', help: 'WordPiece vocab.txt (or a folder holding the tokenizer files)', metavar: 'FILE' },
+      cased: { type: 'bool', help: 'keep case and accents (default: lower-case, as bert-base-uncased)' },
+      layers: { type: 'int', help: 'encoder layers', default: 2, min: 1, max: 96 },
+      hidden: { type: 'int', help: 'hidden size', default: 128, min: 8, max: 8192 },
+      heads: { type: 'int', help: 'attention heads (default hidden / 64, at least 1)', min: 1, max: 128 },
+      intermediate: { type: 'int', help: 'feed-forward size (default 4 × hidden)', min: 1 },
+      'max-positions': { type: 'int', help: 'maximum sequence length', default: 512, min: 8, max: 65536 },
+      labels: { type: 'int', help: 'classifier outputs (1 = regression)', default: 2, min: 1 },
+      seed: { type: 'int', help: 'random seed', default: 0, min: 0 }
+    },
+    async run(flags) {
+      if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required', 2)
+      if (typeof flags.vocab !== 'string' || !flags.vocab || !existsSync(flags.vocab)) throw new CliError(`--vocab ${flags.vocab ?? ''}: give an existing vocab.txt or tokenizer folder`, 2)
+      if (existsSync(flags.out) && readdirSync(flags.out).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder`)
+      const hidden = Number(flags.hidden)
+      const heads = flags.heads !== undefined ? Number(flags.heads) : Math.max(1, Math.floor(hidden / 64))
+      const vocabDir = statSync(flags.vocab).isDirectory() ? flags.vocab : undefined
+      let tokenizer: BertTokenizer
+      try {
+        tokenizer = vocabDir ? BertTokenizer.fromFolder(vocabDir) : BertTokenizer.fromVocab(readFileSync(flags.vocab, 'utf8'), { doLowerCase: !flags.cased })
+      } catch (e) {
+        throw new CliError((e as Error).message)
+      }
+      let config
+      try {
+        config = makeConfig({
+          vocab_size: tokenizer.vocabSize, hidden_size: hidden, num_hidden_layers: Number(flags.layers), num_attention_heads: heads,
+          intermediate_size: flags.intermediate !== undefined ? Number(flags.intermediate) : 4 * hidden,
+          max_position_embeddings: Number(flags['max-positions']), num_labels: Number(flags.labels)
+        })
+      } catch (e) {
+        throw new CliError((e as Error).message, 2)
+      }
+      const tmpVocab = mkdtempSync(join(tmpdir(), 'ird-vocab-'))
+      try {
+        tokenizer.saveToFolder(tmpVocab)
+        saveModelFolder(String(flags.out), { config, state: initState(config, Number(flags.seed)), vocab: tmpVocab, dtype: 'F32' })
+      } finally {
+        rmSync(tmpVocab, { recursive: true, force: true })
+      }
+      process.stdout.write(`wrote an untrained BERT (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${countParameters(config).toLocaleString('en')} parameters) to ${resolve(String(flags.out))}\n`)
+      return 0
     }
   },
 

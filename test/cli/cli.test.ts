@@ -78,6 +78,17 @@ describe('ird-studio CLI', () => {
     expect(['0', '1']).toContain(lines[0].prediction)
   })
 
+  it('init-model writes a loadable, untrained model folder and never overwrites', () => {
+    const r = cli('init-model', '--out', 'im', '--vocab', VOCAB_FILE, '--layers', '1', '--hidden', '32', '--max-positions', '64', '--labels', '3')
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toContain('untrained BERT (1 layers, hidden 32')
+    const cfg = JSON.parse(readFileSync(join(tmp, 'im', 'config.json'), 'utf8'))
+    expect(cfg.num_labels).toBe(3)
+    expect(cfg.vocab_size).toBe(30522)
+    expect(cli('init-model', '--out', 'im', '--vocab', VOCAB_FILE).code).toBe(1)
+    expect(cli('init-model', '--out', 'im2', '--vocab', VOCAB_FILE, '--hidden', '100', '--heads', '3').err).toContain('not a multiple of num_attention_heads')
+  })
+
   it('list and compare on an empty runs folder', () => {
     expect(cli('list').code).toBe(0)
     const c = cli('compare')
