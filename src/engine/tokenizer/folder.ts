@@ -14,6 +14,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseJsonStrict } from '../io/strict-json'
 import { parseVocabText } from './wordpiece'
 
 export interface SpecialTokens {
@@ -59,22 +60,13 @@ export interface LoadedTokenizer {
 
 type Json = Record<string, unknown>
 
-/** JSON.parse with an error that names the file and the line:column of the problem. */
+/** Strict JSON (line and column in errors, duplicate keys refused), via the project's one parser. */
 function readJson(file: string): Json {
-  const text = readFileSync(file, 'utf8')
   let value: unknown
   try {
-    value = JSON.parse(text)
+    value = parseJsonStrict(readFileSync(file, 'utf8'), file)
   } catch (e) {
-    const msg = (e as Error).message
-    const m = /position (\d+)/.exec(msg)
-    let where = ''
-    if (m) {
-      const before = text.slice(0, Number(m[1]))
-      const line = before.split('\n').length
-      where = `:${line}:${Number(m[1]) - before.lastIndexOf('\n')}`
-    }
-    throw new Error(`${file}${where}: not valid JSON (${msg}); fix or delete the file`)
+    throw new Error(`${(e as Error).message}; fix or delete the file`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error(`${file}: expected a JSON object at the top level, found ${Array.isArray(value) ? 'an array' : typeof value}`)

@@ -268,7 +268,7 @@ describe('model folders', () => {
   })
   it('names the file and line of broken JSON', () => {
     const dir = tmpFolder({ 'vocab.txt': SMALL_TEXT, 'tokenizer_config.json': '{\n  "do_lower_case": true,\n  oops\n}' })
-    expect(() => BertTokenizer.fromFolder(dir)).toThrow(/tokenizer_config\.json:3:\d+: not valid JSON/)
+    expect(() => BertTokenizer.fromFolder(dir)).toThrow(/tokenizer_config\.json: invalid JSON at line 3, column \d+/)
   })
   it('names the folder and the files looked for when there is no vocabulary', () => {
     const empty = tmpFolder({ 'config.json': '{}' })
