@@ -34,7 +34,9 @@ export default defineConfig({
           // the engine runs in its own process (utilityProcess), built as a separate entry
           'engine-process': resolve('src/engine/process.ts'),
           // the headless command line (bin/ird-studio.js runs it when the TypeScript source is absent)
-          cli: resolve('src/cli/index.ts')
+          cli: resolve('src/cli/index.ts'),
+          // Fisher worker threads: src/engine/fisher/parallel.ts finds out/main/fisher-worker.js
+          'fisher-worker': resolve('src/engine/fisher/worker.ts')
         }
       }
     }

@@ -1,0 +1,424 @@
+/**
+ * Fisher over many samples on every core: several workers each compute the Fisher of a share of the
+ * batches, and the parent adds the shares up — with a result that does not depend on the worker count.
+ *
+ * Why worker_threads, not child processes: one wasm TensorFlow.js instance uses one core, and every
+ * worker thread has its own V8 isolate, hence its own tfjs + wasm instance. Threads can share memory:
+ * the weights go into one SharedArrayBuffer that every worker reads (sent once, never copied per worker
+ * or per batch), and unit results come back as transferred buffers (no copy). A thread cannot outlive
+ * its process, so no worker is ever orphaned, even when the engine process is killed; terminate() is
+ * immediate. Threads work the same under plain Node (tests, CLI, tsx) and inside Electron's
+ * utilityProcess (the engine process), where a child process would have to fork the Electron binary as
+ * Node. The price: a native crash in a worker would end the whole process — wasm and cpu run no native
+ * code of their own, and the tfjs-node backends gain nothing from workers (they use every core already).
+ *
+ * Determinism: batches are grouped into fixed units (`unitBatches` consecutive batches, default 1); each
+ * unit's float32 contribution is computed by a fresh FisherAccumulator (units.ts → computeUnit), by
+ * whichever worker is free (a queue: a slow worker does not hold up the rest), and the parent adds the
+ * contributions in unit order in float32 (OrderedReducer). So workers = 0 (in-process), 1, 2, … give
+ * bit-identical F, scores and sample counts. Versus one FisherAccumulator fed every batch, F differs
+ * only by float32 rounding (that one rounds after every sample, this after every unit).
+ *
+ * Memory in the parent: F (one float32 per parameter that gets a value) + the weights once in a
+ * SharedArrayBuffer while the pass runs (4 bytes per parameter) + unit results: at most
+ * `maxInFlightUnits − 1` wait for an older unit, plus the one being added (default maxInFlightUnits =
+ * workers + 1: peak workers + 1 results, usually 1). One unit result is a float32 per non-embedding
+ * parameter that gets a value plus the embedding rows the unit touched (sparse) — e.g. ~14 MB for the
+ * 11 M-parameter 'mini' model at batch 16 × 128 tokens, ~345 MB for BERT-base.
+ * Each worker holds its own copy of the model on its backend plus one unit's accumulators.
+ *
+ * Cancellation: shouldCancel() is asked between units (and every 100 ms while units run); on true, the
+ * workers are terminated and the promise rejects with FisherCancelledError. Any failure terminates every
+ * worker before the promise settles; a settled promise never leaves a worker running.
+ * Must not: pick samples or parameters (selection does), or touch files.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { currentBackend, initBackend } from '../backend'
+import { BertForSequenceClassification } from '../model/bert'
+import { bertParameterSpec, numel, type BertConfig, type StateDict } from '../model/config'
+import { CodedError } from '../../shared/errors'
+import type { FisherPower, FisherVariant } from './accumulator'
+import { computeUnit, makeUnits, OrderedReducer, packMasks, packState, type FisherUnitSettings, type FisherWorkBatch, type UnitRange } from './units'
+import type { ParentToWorker, WorkerToParent } from './worker'
+
+export type { FisherWorkBatch } from './units'
+
+export interface ParallelFisherSettings {
+  variant?: FisherVariant
+  power?: FisherPower
+  /** Compute per-sample scores s_i (default false). */
+  scores?: boolean
+  /** Score range: name → 0/1 mask over the tensor (HF layout); absent names count whole. */
+  scoreRange?: Map<string, Uint8Array>
+  /** Parameters that get Fisher values (default: every non-head parameter). */
+  params?: string[]
+}
+
+export interface ParallelFisherOptions {
+  config: BertConfig
+  state: StateDict
+  batches: FisherWorkBatch[]
+  /** Worker threads (default os.availableParallelism()); 0 = in-process, on the caller's backend. Never more than there are units. */
+  workers?: number
+  fisher: ParallelFisherSettings
+  /** Backend of every worker (default 'auto'). In-process mode uses the running backend. */
+  backend?: 'auto' | 'wasm' | 'cpu'
+  /** Batches per work unit (default 1). Fixed by the caller: the result depends on it, never on `workers`. */
+  unitBatches?: number
+  /** Units that may be started past the oldest unfinished one (default workers + 1): bounds buffered results. */
+  maxInFlightUnits?: number
+  onProgress?(doneSamples: number, totalSamples: number): void
+  shouldCancel?(): boolean
+  /** The worker's entry (tests, or a packaged layout); default: see defaultFisherWorkerEntry. */
+  workerEntry?: string | URL
+}
+
+export interface ParallelFisherResult {
+  /** F per parameter, in config order; parameters never reached have no entry. */
+  fisher: Map<string, Float32Array>
+  /** Per-sample scores in batch order (empty unless fisher.scores). */
+  scores: Float64Array
+  /** Samples with w_i > 0 (as FisherAccumulator.samples). */
+  samples: number
+  /** Workers that ran (0 = in-process). */
+  workers: number
+  /** The backend every worker ran on. */
+  backend: string
+  /** The most unit results that waited at once in the parent for an older unit (≤ maxInFlightUnits − 1). */
+  peakBufferedUnits: number
+}
+
+/** The pass was cancelled through shouldCancel(). */
+export class FisherCancelledError extends Error {
+  readonly code = 'CANCELLED'
+  constructor(
+    readonly doneSamples: number,
+    readonly totalSamples: number
+  ) {
+    super(`Fisher pass cancelled after ${doneSamples} of ${totalSamples} samples`)
+    this.name = 'FisherCancelledError'
+  }
+}
+
+/** A worker failed: it reported an error, crashed or exited. `batch` is the index in the caller's list. */
+export class FisherWorkerError extends Error {
+  readonly code = 'INTERNAL'
+  constructor(
+    message: string,
+    readonly worker: number,
+    readonly batch: number | null
+  ) {
+    super(message)
+    this.name = 'FisherWorkerError'
+  }
+}
+
+const live = new Set<Worker>()
+
+/** Fisher worker threads alive right now in this process (0 whenever no pass runs). */
+export function activeFisherWorkers(): number {
+  return live.size
+}
+
+/**
+ * Where the worker entry is: from source (this file is .ts, under tsx or vitest) src/engine/fisher/worker.ts;
+ * when built, out/main/fisher-worker.js, next to the entry chunk or one level up from out/main/chunks/.
+ */
+export function defaultFisherWorkerEntry(moduleUrl: string = import.meta.url): string {
+  const file = fileURLToPath(moduleUrl)
+  const dir = dirname(file)
+  if (/\.[cm]?ts$/.test(file)) return join(dir, 'worker.ts')
+  const candidates = [join(dir, 'fisher-worker.js'), join(dir, '..', 'fisher-worker.js'), join(dir, 'fisher-worker.mjs'), join(dir, '..', 'fisher-worker.mjs')]
+  const found = candidates.find((c) => existsSync(c))
+  if (!found) throw new Error(`Fisher worker entry not found (looked for ${candidates.join(', ')}); is "fisher-worker" an entry of the main build?`)
+  return found
+}
+
+/** tsx's ESM register API, resolved from this package (a TypeScript entry needs it inside the worker). */
+function tsxRegisterUrl(): string {
+  const require = createRequire(import.meta.url)
+  const pkgFile = require.resolve('tsx/package.json')
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: { default?: string } | string }> }
+  const api = pkg.exports?.['./esm/api']
+  const rel = typeof api === 'object' && api && typeof api.import === 'object' ? api.import.default : undefined
+  if (!rel) throw new Error('cannot find tsx/esm/api to run a TypeScript worker entry')
+  return pathToFileURL(join(dirname(pkgFile), rel)).href
+}
+
+/** Start a worker on a .js entry directly, on a .ts entry through tsx (Node 20 workers ignore --import in execArgv). */
+function startWorker(entry: string | URL): Worker {
+  const href = typeof entry === 'string' ? pathToFileURL(entry).href : entry.href
+  if (/\.[cm]?ts$/.test(href)) {
+    const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(href)}) })`
+    return new Worker(code, { eval: true })
+  }
+  return new Worker(entry)
+}
+
+function invalid(field: string, message: string): CodedError {
+  return new CodedError('INVALID_ARGUMENT', message, { field })
+}
+
+function validate(opts: ParallelFisherOptions): void {
+  const { config, batches } = opts
+  const spec = bertParameterSpec(config)
+  const sizes = new Map(spec.map((s) => [s.name, numel(s.shape)]))
+  batches.forEach(({ batch, labels, sampleWeights }, i) => {
+    const n = batch.batchSize * batch.seqLen
+    if (!Number.isInteger(batch.batchSize) || batch.batchSize < 1 || !Number.isInteger(batch.seqLen) || batch.seqLen < 1) {
+      throw invalid(`batches[${i}]`, `batch ${i}: batchSize and seqLen must be positive integers`)
+    }
+    if (batch.inputIds.length !== n || batch.tokenTypeIds.length !== n || batch.attentionMask.length !== n) {
+      throw invalid(`batches[${i}]`, `batch ${i}: inputIds, tokenTypeIds and attentionMask must hold batchSize × seqLen = ${n} values`)
+    }
+    if (labels.length !== batch.batchSize) throw invalid(`batches[${i}].labels`, `batch ${i}: ${labels.length} labels for ${batch.batchSize} samples`)
+    if (sampleWeights && sampleWeights.length !== batch.batchSize) {
+      throw invalid(`batches[${i}].sampleWeights`, `batch ${i}: ${sampleWeights.length} sample weights for ${batch.batchSize} samples`)
+    }
+  })
+  for (const name of opts.fisher.params ?? []) if (!sizes.has(name)) throw invalid('fisher.params', `unknown parameter "${name}"`)
+  for (const [name, m] of opts.fisher.scoreRange ?? []) {
+    const n = sizes.get(name)
+    if (n === undefined) throw invalid('fisher.scoreRange', `score range names an unknown parameter "${name}"`)
+    if (m.length !== n) throw invalid('fisher.scoreRange', `score range for "${name}" has ${m.length} entries, expected ${n}`)
+  }
+  const w = opts.workers
+  if (w !== undefined && (!Number.isInteger(w) || w < 0)) throw invalid('workers', `workers must be a non-negative integer, got ${w}`)
+  const u = opts.unitBatches
+  if (u !== undefined && (!Number.isInteger(u) || u < 1)) throw invalid('unitBatches', `unitBatches must be a positive integer, got ${u}`)
+  const f = opts.maxInFlightUnits
+  if (f !== undefined && (!Number.isInteger(f) || f < 1)) throw invalid('maxInFlightUnits', `maxInFlightUnits must be a positive integer, got ${f}`)
+}
+
+function unitSettings(s: ParallelFisherSettings): FisherUnitSettings {
+  return { variant: s.variant ?? 'label', power: s.power ?? 'square', scores: s.scores ?? false, params: s.params, scoreRange: s.scoreRange }
+}
+
+function batchesText(u: UnitRange): string {
+  return u.batchCount === 1 ? `batch ${u.firstBatch}` : `batches ${u.firstBatch}–${u.firstBatch + u.batchCount - 1}`
+}
+
+/** Compute the Fisher (and optional per-sample scores) of `batches`, on `workers` worker threads. */
+export async function computeFisherParallel(opts: ParallelFisherOptions): Promise<ParallelFisherResult> {
+  validate(opts)
+  const units = makeUnits(opts.batches, opts.unitBatches ?? 1)
+  const settings = unitSettings(opts.fisher)
+  const requested = opts.workers ?? availableParallelism()
+  const workers = Math.min(requested, units.length)
+  if (requested === 0 || units.length === 0) return runInProcess(opts, units, settings)
+  return new Pool(opts, units, settings, workers).run()
+}
+
+async function runInProcess(opts: ParallelFisherOptions, units: UnitRange[], settings: FisherUnitSettings): Promise<ParallelFisherResult> {
+  const total = units.reduce((n, u) => n + u.samples, 0)
+  const reducer = new OrderedReducer(opts.config, units, settings.scores)
+  let backend = currentBackend()
+  const wanted = opts.backend ?? 'auto'
+  if (!backend) backend = await initBackend({ force: wanted })
+  else if (wanted !== 'auto' && backend.name !== wanted) {
+    throw invalid('backend', `in-process Fisher (workers: 0) runs on the engine's backend "${backend.name}", not "${wanted}"`)
+  }
+  if (units.length === 0) return { fisher: new Map(), scores: reducer.scores, samples: 0, workers: 0, backend: backend.name, peakBufferedUnits: 0 }
+  const model = BertForSequenceClassification.fromState(opts.config, opts.state)
+  let done = 0
+  try {
+    for (const u of units) {
+      if (opts.shouldCancel?.()) throw new FisherCancelledError(done, total)
+      const batches = opts.batches.slice(u.firstBatch, u.firstBatch + u.batchCount)
+      reducer.add(computeUnit(model, u.unit, u.firstBatch, batches, settings))
+      done += u.samples
+      opts.onProgress?.(done, total)
+      await new Promise<void>((resolve) => setImmediate(resolve)) // let cancellation requests arrive
+    }
+  } finally {
+    model.dispose()
+  }
+  return { fisher: reducer.result(opts.config), scores: reducer.scores, samples: reducer.samples, workers: 0, backend: backend.name, peakBufferedUnits: reducer.peakBuffered }
+}
+
+interface Slot {
+  id: number
+  worker: Worker
+  ready: boolean
+  /** The unit it computes, or null when idle. */
+  unit: UnitRange | null
+  exited: Promise<void>
+}
+
+class Pool {
+  private readonly slots: Slot[] = []
+  private readonly reducer: OrderedReducer
+  private readonly total: number
+  private readonly maxInFlight: number
+  private nextUnit = 0
+  private done = 0
+  private backend: string | null = null
+  private settled = false
+  private poll: ReturnType<typeof setInterval> | null = null
+  private resolve!: (r: ParallelFisherResult) => void
+  private reject!: (e: Error) => void
+
+  constructor(
+    private readonly opts: ParallelFisherOptions,
+    private readonly units: UnitRange[],
+    private readonly settings: FisherUnitSettings,
+    private readonly workers: number
+  ) {
+    this.reducer = new OrderedReducer(opts.config, units, settings.scores)
+    this.total = units.reduce((n, u) => n + u.samples, 0)
+    this.maxInFlight = opts.maxInFlightUnits ?? workers + 1
+  }
+
+  run(): Promise<ParallelFisherResult> {
+    const promise = new Promise<ParallelFisherResult>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    try {
+      if (this.opts.shouldCancel?.()) throw new FisherCancelledError(0, this.total)
+      const weights = packState(this.opts.config, this.opts.state)
+      const scoreRange = this.settings.scoreRange ? packMasks(this.settings.scoreRange) : undefined
+      const entry = this.opts.workerEntry ?? defaultFisherWorkerEntry()
+      for (let id = 1; id <= this.workers; id++) {
+        const slot = this.spawn(id, entry)
+        const init: ParentToWorker = {
+          type: 'init',
+          config: this.opts.config,
+          weights,
+          backend: this.opts.backend ?? 'auto',
+          settings: { variant: this.settings.variant, power: this.settings.power, scores: this.settings.scores, params: this.settings.params, scoreRange }
+        }
+        slot.worker.postMessage(init)
+      }
+      this.poll = setInterval(() => this.checkCancel(), 100)
+    } catch (e) {
+      void this.finish(e instanceof Error ? e : new Error(String(e)))
+    }
+    return promise
+  }
+
+  private name(slot: Slot): string {
+    return `Fisher worker ${slot.id} of ${this.workers}`
+  }
+
+  private spawn(id: number, entry: string | URL): Slot {
+    const worker = startWorker(entry)
+    live.add(worker)
+    let markExited!: () => void
+    const exited = new Promise<void>((resolve) => (markExited = resolve))
+    const slot: Slot = { id, worker, ready: false, unit: null, exited }
+    this.slots.push(slot)
+    worker.on('message', (m: WorkerToParent) => this.guard(() => this.onMessage(slot, m)))
+    worker.on('error', (e) => {
+      const where = slot.unit ? `while computing ${batchesText(slot.unit)}` : slot.ready ? 'while idle' : 'while starting'
+      this.fail(new FisherWorkerError(`${this.name(slot)} crashed ${where}: ${e.message}`, id, slot.unit?.firstBatch ?? null))
+    })
+    worker.on('exit', (code) => {
+      live.delete(worker)
+      markExited()
+      const where = slot.unit ? `while computing ${batchesText(slot.unit)}` : slot.ready ? 'while idle' : 'while starting'
+      this.fail(new FisherWorkerError(`${this.name(slot)} exited unexpectedly (code ${code}) ${where}`, id, slot.unit?.firstBatch ?? null))
+    })
+    return slot
+  }
+
+  private guard(f: () => void): void {
+    try {
+      f()
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+
+  private onMessage(slot: Slot, m: WorkerToParent): void {
+    if (this.settled) return
+    if (m.type === 'ready') {
+      if (this.backend === null) this.backend = m.backend
+      else if (this.backend !== m.backend) {
+        throw new FisherWorkerError(`${this.name(slot)} runs on backend "${m.backend}", another on "${this.backend}": results would depend on the worker count`, slot.id, null)
+      }
+      slot.ready = true
+      this.dispatch()
+      return
+    }
+    if (m.type === 'error') {
+      if (m.phase === 'init') throw new FisherWorkerError(`${this.name(slot)} could not start: ${m.message}`, slot.id, null)
+      const u = m.unit !== undefined ? this.units[m.unit] : undefined
+      const unitText = u && u.batchCount > 1 ? ` (unit ${u.unit}: ${batchesText(u)})` : ''
+      throw new FisherWorkerError(`${this.name(slot)} failed on batch ${m.batch}${unitText}: ${m.message}`, slot.id, m.batch ?? null)
+    }
+    // a result
+    const u = slot.unit
+    if (!u || m.result.unit !== u.unit) throw new Error(`${this.name(slot)} returned unit ${m.result.unit}, expected ${u?.unit ?? 'none'}`)
+    slot.unit = null
+    this.reducer.add(m.result)
+    this.done += u.samples
+    this.opts.onProgress?.(this.done, this.total)
+    if (this.reducer.done) {
+      void this.finish(null)
+      return
+    }
+    if (this.checkCancel()) return
+    this.dispatch()
+  }
+
+  /** True when cancelled (and the pool is being torn down). */
+  private checkCancel(): boolean {
+    if (this.settled) return true
+    let cancel = false
+    try {
+      cancel = this.opts.shouldCancel?.() ?? false
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)))
+      return true
+    }
+    if (cancel) this.fail(new FisherCancelledError(this.done, this.total))
+    return cancel
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.settled) return
+      if (!slot.ready || slot.unit) continue
+      if (this.nextUnit >= this.units.length || this.nextUnit >= this.reducer.next + this.maxInFlight) return
+      if (this.checkCancel()) return
+      const u = this.units[this.nextUnit++]
+      slot.unit = u
+      const msg: ParentToWorker = { type: 'unit', unit: u.unit, firstBatch: u.firstBatch, batches: this.opts.batches.slice(u.firstBatch, u.firstBatch + u.batchCount) }
+      slot.worker.postMessage(msg)
+    }
+  }
+
+  private fail(e: Error): void {
+    void this.finish(e)
+  }
+
+  /** Settle once: terminate every worker, wait until each has exited, then resolve or reject. */
+  private async finish(error: Error | null): Promise<void> {
+    if (this.settled) return
+    this.settled = true
+    if (this.poll) clearInterval(this.poll)
+    await Promise.all(
+      this.slots.map(async (s) => {
+        await s.worker.terminate().catch(() => undefined)
+        await s.exited
+      })
+    )
+    if (error) this.reject(error)
+    else {
+      this.resolve({
+        fisher: this.reducer.result(this.opts.config),
+        scores: this.reducer.scores,
+        samples: this.reducer.samples,
+        workers: this.workers,
+        backend: this.backend ?? 'unknown',
+        peakBufferedUnits: this.reducer.peakBuffered
+      })
+    }
+  }
+}

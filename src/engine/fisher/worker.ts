@@ -1,0 +1,87 @@
+/**
+ * A Fisher worker thread (worker_threads): its own TensorFlow.js and wasm instance, hence its own core.
+ *
+ * Protocol (parallel.ts is the other side):
+ *   parent → worker  { type: 'init', config, weights, backend, settings }   once: weights in a SharedArrayBuffer
+ *   worker → parent  { type: 'ready', backend, description }  |  { type: 'error', phase: 'init', message }
+ *   parent → worker  { type: 'unit', unit, firstBatch, batches }              one unit at a time
+ *   worker → parent  { type: 'result', result }  (buffers transferred)  |  { type: 'error', phase: 'unit', unit, batch, message }
+ * The parent ends the worker with terminate(); the worker never exits on its own.
+ * Built as its own entry of the main build (out/main/fisher-worker.js); runs from source under tsx.
+ * Must not: do anything when imported outside a worker thread, or let an error escape unreported.
+ */
+import { isMainThread, parentPort } from 'node:worker_threads'
+import { describeBackend, initBackend } from '../backend'
+import { BertForSequenceClassification } from '../model/bert'
+import type { BertConfig } from '../model/config'
+import {
+  computeUnit,
+  transferList,
+  unpackMasks,
+  unpackState,
+  UnitError,
+  type FisherUnitSettings,
+  type FisherWorkBatch,
+  type PackedTensors,
+  type UnitResult
+} from './units'
+
+export interface WorkerInitMessage {
+  type: 'init'
+  config: BertConfig
+  weights: PackedTensors<'f32'>
+  backend: 'auto' | 'wasm' | 'cpu'
+  settings: Omit<FisherUnitSettings, 'scoreRange'> & { scoreRange?: PackedTensors<'u8'> }
+}
+export interface WorkerUnitMessage {
+  type: 'unit'
+  unit: number
+  firstBatch: number
+  batches: FisherWorkBatch[]
+}
+export type ParentToWorker = WorkerInitMessage | WorkerUnitMessage
+
+export type WorkerToParent =
+  | { type: 'ready'; backend: string; description: string }
+  | { type: 'result'; result: UnitResult }
+  | { type: 'error'; phase: 'init' | 'unit'; unit?: number; batch?: number; message: string; stack?: string }
+
+function run(port: NonNullable<typeof parentPort>): void {
+  let model: BertForSequenceClassification | null = null
+  let settings: FisherUnitSettings | null = null
+  const send = (m: WorkerToParent, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
+
+  port.on('message', (m: ParentToWorker) => {
+    if (m.type === 'init') {
+      void (async () => {
+        try {
+          const info = await initBackend({ force: m.backend })
+          model = BertForSequenceClassification.fromState(m.config, unpackState(m.weights))
+          settings = { ...m.settings, scoreRange: m.settings.scoreRange ? unpackMasks(m.settings.scoreRange) : undefined }
+          send({ type: 'ready', backend: info.name, description: describeBackend(info) })
+        } catch (e) {
+          send({ type: 'error', phase: 'init', message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined })
+        }
+      })()
+      return
+    }
+    if (m.type === 'unit') {
+      try {
+        if (!model || !settings) throw new UnitError('unit sent before the worker was ready', m.firstBatch)
+        const result = computeUnit(model, m.unit, m.firstBatch, m.batches, settings)
+        send({ type: 'result', result }, transferList(result))
+      } catch (e) {
+        send({
+          type: 'error',
+          phase: 'unit',
+          unit: m.unit,
+          batch: e instanceof UnitError ? e.batch : m.firstBatch,
+          message: e instanceof Error ? e.message : String(e),
+          stack: e instanceof Error ? e.stack : undefined
+        })
+      }
+    }
+  })
+}
+
+if (!isMainThread && parentPort) run(parentPort)
