@@ -20,7 +20,8 @@ import { JobInputError, runJob, type JobHooks, type RunJobConfig } from '../engi
 import { saveMask } from '../engine/mask'
 import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type IrdRound, type SelectionMethod } from '../engine/selection'
 import { computeBudget } from '../engine/selection/budget'
-import { predictLogits } from '../engine/eval/predict'
+import { predictLogits, type TextRow } from '../engine/eval/predict'
+import type { BertForSequenceClassification } from '../engine/model/bert'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
 import { argmax, taskMetrics } from '../engine/metrics'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
@@ -51,6 +52,25 @@ async function startBackend(flags: Flags, progress: Progress): Promise<string> {
   } catch (e) {
     throw new CliError((e as Error).message)
   }
+}
+
+/** Logits for rows with the command's --batch-size/--max-length, a progress bar and Ctrl-C; null if cancelled. */
+async function predictRows(
+  model: BertForSequenceClassification,
+  tokenizer: BertTokenizer,
+  rows: readonly TextRow[],
+  flags: Flags,
+  progress: Progress,
+  phase: string
+): Promise<Float32Array | null> {
+  const logits = await predictLogits(model, tokenizer, rows, {
+    batchSize: Number(flags['batch-size']),
+    maxLength: Number(flags['max-length']),
+    onProgress: (done, total) => progress.update({ phase, done, total }),
+    shouldCancel: () => cancelRequested
+  })
+  progress.end()
+  return logits
 }
 
 interface Command {
@@ -376,13 +396,7 @@ const commands: Record<string, Command> = {
         if (!devFile) throw new CliError(`${target.label} has no dev file recorded: pass --dev FILE`, 2)
         const dev = await loadTaskData(requireFile('dev', devFile), task, 'dev')
         if (!dev.hasLabels) throw new CliError(`${devFile} has no labels: use \`ird-studio predict\` for unlabelled data`)
-        const logits = await predictLogits(model, tokenizer, dev.examples, {
-          batchSize: Number(flags['batch-size']),
-          maxLength: Number(flags['max-length']),
-          onProgress: (done, total) => progress.update({ phase: 'eval', done, total }),
-          shouldCancel: () => cancelRequested
-        })
-        progress.end()
+        const logits = await predictRows(model, tokenizer, dev.examples, flags, progress, 'eval')
         if (!logits) return 130
         const C = model.config.num_labels
         const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
@@ -423,13 +437,7 @@ const commands: Record<string, Command> = {
       try {
         const spec = getTask(task)
         const data = await loadTaskData(file, task, 'test')
-        const logits = await predictLogits(model, tokenizer, data.examples, {
-          batchSize: Number(flags['batch-size']),
-          maxLength: Number(flags['max-length']),
-          onProgress: (done, total) => progress.update({ phase: 'predict', done, total }),
-          shouldCancel: () => cancelRequested
-        })
-        progress.end()
+        const logits = await predictRows(model, tokenizer, data.examples, flags, progress, 'predict')
         if (!logits) return 130
         const C = model.config.num_labels
         const lines = data.examples.map((e, i) => {
