@@ -1,8 +1,8 @@
 /**
  * Parallel Fisher throughput: samples/s with 0 (in-process), 1, 2, … workers on a bench model size.
  * Run: npx tsx src/engine/fisher/bench-parallel.ts [model=mini] [batches=6] [workers=0,1,2]
- * Prints, per worker count, the wall time including worker start-up and the steady rate (from the first
- * finished unit to the last), and checks that every run gives the same F bit for bit.
+ * Prints, per worker count, the wall time including worker start-up and the steady rate (from the time
+ * every worker has finished a unit to the last unit), and checks that every run gives the same F bit for bit.
  * Must not: be imported by the app (a script; timings are never asserted in tests).
  */
 import { loadavg } from 'node:os'
@@ -41,9 +41,10 @@ async function main(): Promise<void> {
       onProgress: (done) => marks.push([done, performance.now()])
     })
     const wall = (performance.now() - t0) / 1000
-    const [d0, t1] = marks[0]
+    // steady rate: from the moment every worker has finished one unit (all started) to the last unit
+    const [d0, t1] = marks[Math.min(Math.max(0, workers - 1), marks.length - 1)]
     const [d1, t2] = marks[marks.length - 1]
-    const steady = marks.length > 1 ? ((d1 - d0) * 1000) / (t2 - t1) : NaN
+    const steady = t2 > t1 ? ((d1 - d0) * 1000) / (t2 - t1) : NaN
     let same = true
     if (first) for (const [n, f] of first.fisher) if (!Buffer.from(f.buffer, f.byteOffset, f.byteLength).equals(Buffer.from(r.fisher.get(n)!.buffer, r.fisher.get(n)!.byteOffset, r.fisher.get(n)!.byteLength))) same = false
     first ??= r

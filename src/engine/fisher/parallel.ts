@@ -66,7 +66,11 @@ export interface ParallelFisherOptions {
   /** Worker threads (default os.availableParallelism()); 0 = in-process, on the caller's backend. Never more than there are units. */
   workers?: number
   fisher: ParallelFisherSettings
-  /** Backend of every worker (default 'auto'). In-process mode uses the running backend. */
+  /**
+   * Backend of every worker (default 'auto' = wasm, else cpu: the one-core backends that gain from
+   * workers; the native tfjs-node backends use every core already — run those with workers: 0).
+   * In-process mode uses the running backend.
+   */
   backend?: 'auto' | 'wasm' | 'cpu'
   /** Batches per work unit (default 1). Fixed by the caller: the result depends on it, never on `workers`. */
   unitBatches?: number

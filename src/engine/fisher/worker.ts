@@ -11,7 +11,7 @@
  * Must not: do anything when imported outside a worker thread, or let an error escape unreported.
  */
 import { isMainThread, parentPort } from 'node:worker_threads'
-import { describeBackend, initBackend } from '../backend'
+import { describeBackend, initBackend, type BackendInfo } from '../backend'
 import { BertForSequenceClassification } from '../model/bert'
 import type { BertConfig } from '../model/config'
 import {
@@ -46,6 +46,21 @@ export type WorkerToParent =
   | { type: 'result'; result: UnitResult }
   | { type: 'error'; phase: 'init' | 'unit'; unit?: number; batch?: number; message: string; stack?: string }
 
+/**
+ * 'auto' here means the fastest one-core backend: wasm, else cpu. The native tfjs-node backends already
+ * use every core (one per worker would only compete), and a CUDA context per worker would be wrong.
+ */
+async function startBackend(choice: WorkerInitMessage['backend']): Promise<BackendInfo> {
+  if (choice !== 'auto') return initBackend({ force: choice })
+  try {
+    return await initBackend({ force: 'wasm' })
+  } catch (e) {
+    const info = await initBackend({ force: 'cpu' })
+    info.skipped.push({ name: 'wasm', reason: e instanceof Error ? e.message : String(e) })
+    return info
+  }
+}
+
 function run(port: NonNullable<typeof parentPort>): void {
   let model: BertForSequenceClassification | null = null
   let settings: FisherUnitSettings | null = null
@@ -55,7 +70,7 @@ function run(port: NonNullable<typeof parentPort>): void {
     if (m.type === 'init') {
       void (async () => {
         try {
-          const info = await initBackend({ force: m.backend })
+          const info = await startBackend(m.backend)
           model = BertForSequenceClassification.fromState(m.config, unpackState(m.weights))
           settings = { ...m.settings, scoreRange: m.settings.scoreRange ? unpackMasks(m.settings.scoreRange) : undefined }
           send({ type: 'ready', backend: info.name, description: describeBackend(info) })

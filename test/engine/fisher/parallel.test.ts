@@ -97,7 +97,7 @@ describe('computeFisherParallel', () => {
         state,
         batches: BATCHES,
         workers,
-        backend: 'wasm',
+        backend: workers === 3 ? undefined : 'wasm', // 'auto' picks wasm, the fastest one-core backend
         fisher: { scores: true },
         onProgress: (done, total) => {
           expect(total).toBe(TOTAL)
