@@ -22,6 +22,7 @@ import {
   type FisherWorkBatch,
   type ParallelFisherResult
 } from '../../../src/engine/fisher/parallel'
+import { computeUnit } from '../../../src/engine/fisher/units'
 import { Rng } from '../../../src/engine/util/rng'
 import { loadParityFixture } from '../../helpers/parity-fixtures'
 
@@ -133,6 +134,10 @@ describe('computeFisherParallel', () => {
       acc.dispose()
     }
     const F = one.result()
+    // both encodings of embedding tables travel in these units: whole tables and only the touched rows
+    const units = BATCHES.map((b, k) => computeUnit(model, k, k, [b], { variant: 'label', power: 'square', scores: false }))
+    expect(units.some((u) => u.rows.some((r) => r.name === 'bert.embeddings.word_embeddings.weight'))).toBe(true)
+    expect(units.some((u) => u.dense.some((d) => d.name === 'bert.embeddings.word_embeddings.weight'))).toBe(true)
     expect([...inProcess.fisher.keys()].sort()).toEqual([...F.keys()].sort())
     for (const [name, ref] of F) {
       const got = inProcess.fisher.get(name)!
@@ -194,6 +199,11 @@ describe('computeFisherParallel', () => {
       expect(during, 'the check sees worker threads while they run').toBeGreaterThanOrEqual(before + 2)
       expect(threads(), 'every worker thread has ended').toBeLessThanOrEqual(before)
     }
+    // in-process mode: the same check between units
+    const seen: number[] = []
+    const local = await rejection(computeFisherParallel({ config, state, batches: BATCHES, workers: 0, fisher: {}, shouldCancel: () => seen.length > 0, onProgress: (d) => seen.push(d) }))
+    expect(local).toBeInstanceOf(FisherCancelledError)
+    expect((local as FisherCancelledError).doneSamples).toBe(BATCHES[0].batch.batchSize)
     // cancelled before it starts: no worker is started at all
     const early = await rejection(computeFisherParallel({ config, state, batches: BATCHES, workers: 2, fisher: {}, shouldCancel: () => true }))
     expect(early).toBeInstanceOf(FisherCancelledError)
@@ -243,6 +253,9 @@ parentPort.on('message', (m) => {
     noWeights.delete('bert.pooler.dense.bias')
     await expect(computeFisherParallel({ config, state: noWeights, batches: BATCHES, workers: 1, fisher: {} })).rejects.toThrow(/missing "bert.pooler.dense.bias"/)
     expect(activeFisherWorkers()).toBe(0)
+    await expect(computeFisherParallel({ config, state, batches: BATCHES, workers: 0, backend: 'cpu', fisher: {} })).rejects.toThrow(
+      'in-process Fisher (workers: 0) runs on the engine\'s backend "wasm", not "cpu"'
+    )
     const empty = await computeFisherParallel({ config, state, batches: [], workers: 2, fisher: { scores: true } })
     expect(empty).toMatchObject({ samples: 0, workers: 0 })
     expect(empty.fisher.size).toBe(0)
