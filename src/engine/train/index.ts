@@ -8,3 +8,4 @@ export { linearScheduleFactor, linearScheduleLr, resolveWarmupSteps } from './sc
 export { MaskedParams, maskSize, validateMask, type MaskedSlot, type TrainMask } from './masked-params'
 export { collate, encodeData, epochBatches, type EncodedExample, type EncodedSet, type TrainData } from './batches'
 export { applyDelta, computeDelta, deltaSize, type DeltaEntry, type SparseDelta } from './delta'
+export { benchMaskedTraining, randomKeepMask, type MaskedTrainBench } from './bench'
