@@ -5,7 +5,7 @@
  * Must not: hold engine logic (it calls src/engine), or leave a run that looks complete when it is not.
  */
 import { resolve } from 'node:path'
-import { cpus, totalmem } from 'node:os'
+import { availableParallelism, cpus, totalmem } from 'node:os'
 import { describeBackend, initBackend, type BackendName } from '../engine/backend'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -96,6 +96,7 @@ const SELECT_FLAGS: Record<string, FlagSpec> = {
   'alpha-s': { type: 'number', help: 'IRD: sample range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   'alpha-p': { type: 'number', help: 'IRD: parameter range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   rounds: { type: 'int', help: 'IRD: round limit (then cut straight to n and k)', min: 1 },
+  workers: { type: 'int', help: 'Fisher worker threads (default: one per core on wasm/cpu, 0 on tfjs-node backends)', min: 0, max: 256 },
   backend: BACKEND_FLAG,
   json: { type: 'bool', help: 'stream events as JSON lines on stdout instead of a progress bar' }
 }
@@ -124,6 +125,8 @@ function jobConfig(flags: Flags, backend: string): RunJobConfig {
     fisher: { variant: flags['fisher-variant'] as 'label' | 'expect', power: flags['fisher-power'] as 'square' | 'absolute', batchSize: Number(flags['fisher-batch-size']) },
     ird: { poolFactor: Number(flags['pool-factor']), alphaS: Number(flags['alpha-s']), alphaP: Number(flags['alpha-p']), maxRounds: flags.rounds !== undefined ? Number(flags.rounds) : null },
     maxTrainExamples: flags['max-train'] !== undefined ? Number(flags['max-train']) : null,
+    // one wasm/cpu instance uses one core: Fisher passes spread over one worker thread per core
+    workers: flags.workers !== undefined ? Number(flags.workers) : backend === 'wasm' || backend === 'cpu' ? availableParallelism() : 0,
     backend
   }
 }
@@ -232,7 +235,7 @@ const commands: Record<string, Command> = {
             method: cfg.method, model, examples: data.examples, tokenizer, maxLength: cfg.maxLength, keepRatio: cfg.keepRatio,
             nSamples: Math.min(cfg.nSamples, data.examples.length), seed: cfg.seed, fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
             ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
-            batchSize: cfg.fisher.batchSize, datasetSha256: data.sha256, shouldCancel: () => cancelRequested,
+            batchSize: cfg.fisher.batchSize, workers: cfg.workers, datasetSha256: data.sha256, shouldCancel: () => cancelRequested,
             onProgress: (p) => progress.update({ phase: p.phase, done: p.done, total: p.total })
           })
         } catch (e) {

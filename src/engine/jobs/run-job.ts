@@ -47,6 +47,8 @@ export interface RunJobConfig {
   ird: { poolFactor: number; alphaS: number; alphaP: number; maxRounds: number | null }
   /** Use at most this many training examples (seeded subset); null = all. */
   maxTrainExamples: number | null
+  /** Fisher worker threads (0 = in the engine's own thread). */
+  workers: number
   backend: string
 }
 
@@ -162,6 +164,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
       ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
       batchSize: cfg.fisher.batchSize,
+      workers: cfg.workers,
       datasetSha256: trainSet.sha256,
       shouldCancel: hooks.shouldCancel,
       onProgress: (p) => emit({ phase: p.phase, done: p.done, total: p.total, round: p.round }),

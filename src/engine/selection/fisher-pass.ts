@@ -11,6 +11,7 @@ import type { BertBatch, BertForSequenceClassification } from '../model/bert'
 import type { Example } from '../data/types'
 import type { BertTokenizer } from '../tokenizer'
 import { FisherAccumulator, type FisherPower, type FisherVariant } from '../fisher/accumulator'
+import { computeFisherParallel, FisherCancelledError } from '../fisher/parallel'
 
 /** One tokenised training sample. */
 export interface EncodedSample {
@@ -95,6 +96,12 @@ export function makeBatch(samples: readonly EncodedSample[], positions: readonly
 }
 
 export interface FisherPassOptions {
+  /**
+   * Fisher worker threads (fisher/parallel.ts): 0 (default) computes in this thread on the running
+   * backend; N > 0 splits the batches over N workers (one core each), for wasm/cpu. The result then
+   * differs from in-process only by float32 summation order, and never depends on N.
+   */
+  workers?: number
   batchSize?: number
   fisher?: FisherSettings
   /** Tensors that get F (and enter the scores): default every non-head parameter. */
@@ -135,9 +142,10 @@ export async function fisherPass(
   const scores = new Float64Array(opts.scores ? positions.length : 0)
   const C = model.config.num_labels
   const perSample = fisher.variant === 'expect' ? C : 1
+  const phase = opts.phase ?? 'fisher'
+  if (opts.workers && opts.workers > 0) return parallelPass(model, samples, positions, batches, where, opts, phase, perSample)
   const acc = new FisherAccumulator(model)
   let done = 0
-  const phase = opts.phase ?? 'fisher'
   try {
     opts.onProgress?.({ phase, round: opts.round, done, total: positions.length })
     for (const batch of batches) {
@@ -162,5 +170,49 @@ export async function fisherPass(
     return { F: acc.result(), scores, gradientEvaluations: positions.length * perSample }
   } finally {
     acc.dispose()
+  }
+}
+
+/** fisherPass over worker threads: same batches, same result layout. */
+async function parallelPass(
+  model: BertForSequenceClassification,
+  samples: readonly EncodedSample[],
+  positions: readonly number[],
+  batches: number[][],
+  where: Map<number, number>,
+  opts: FisherPassOptions,
+  phase: string,
+  perSample: number
+): Promise<FisherPassResult> {
+  const fisher = opts.fisher ?? DEFAULT_FISHER
+  const work = batches.map((batch) => ({
+    batch: makeBatch(samples, batch, model.config.pad_token_id),
+    labels: batch.map((p) => {
+      const y = samples[p].label
+      if (typeof y !== 'number' || !Number.isFinite(y)) throw new Error(`sample "${samples[p].id}" has no usable label (${String(y)})`)
+      return y
+    })
+  }))
+  const params = opts.params ? model.spec.filter((s) => !s.head && opts.params!(s.name)).map((s) => s.name) : undefined
+  opts.onProgress?.({ phase, round: opts.round, done: 0, total: positions.length })
+  try {
+    const r = await computeFisherParallel({
+      config: model.config,
+      state: model.toState(),
+      batches: work,
+      workers: opts.workers,
+      fisher: { variant: fisher.variant, power: fisher.power, scores: opts.scores, scoreRange: opts.scoreRange, params },
+      onProgress: (done, total) => opts.onProgress?.({ phase, round: opts.round, done, total }),
+      shouldCancel: opts.shouldCancel
+    })
+    const scores = new Float64Array(opts.scores ? positions.length : 0)
+    if (opts.scores) {
+      let k = 0
+      for (const batch of batches) for (const p of batch) scores[where.get(p)!] = r.scores[k++]
+    }
+    return { F: r.fisher, scores, gradientEvaluations: positions.length * perSample }
+  } catch (e) {
+    if (e instanceof FisherCancelledError) throw new SelectionCancelled()
+    throw e
   }
 }

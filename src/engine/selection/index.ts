@@ -56,6 +56,8 @@ export interface SelectMaskOptions {
   ird?: Partial<IrdSettings>
   /** Fisher-pass batch size; default 16. */
   batchSize?: number
+  /** Fisher worker threads (see FisherPassOptions.workers); default 0 = in this thread. */
+  workers?: number
   /** Recorded only. */
   datasetSha256?: string
   onProgress?: (p: SelectionProgress) => void
@@ -180,7 +182,7 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
   const nAsked = checkInteger('nSamples', opts.nSamples ?? DEFAULT_N_SAMPLES, 1)
   const n = Math.min(nAsked, samples.length)
   if (n < nAsked) notes.push(`nSamples ${nAsked} is more than the ${samples.length} training samples: using all ${n}`)
-  const pass = { batchSize, fisher, onProgress: opts.onProgress, shouldCancel: opts.shouldCancel }
+  const pass = { batchSize, fisher, workers: opts.workers ?? 0, onProgress: opts.onProgress, shouldCancel: opts.shouldCancel }
   // how examples were tokenised, when selectMask did it
   const tokenization = opts.samples ? {} : { maxLength: opts.maxLength ?? 128, truncation: 'longest_first' }
   const ids = (positions: readonly number[]) => positions.map((p) => samples[p].id)
