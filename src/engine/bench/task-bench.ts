@@ -15,10 +15,15 @@ import type { BertTokenizer } from '../tokenizer'
 import { train, type EncodedExample } from '../train'
 import { Rng } from '../util/rng'
 import { benchConfig, type BenchModel } from './configs'
+import { randomBatch } from './model-bench'
+import { availableParallelism } from 'node:os'
 
 export interface TaskBenchResult {
   model: BenchModel['name']
-  fisherReal: { samples: number; meanTokens: number; samplesPerSec: number; vsTorchFisher: number }
+  workers: number
+  /** Fisher at 128 tokens on every core (worker threads), steady and including worker start-up. */
+  fisher128Parallel: { samples: number; samplesPerSec: number; vsTorchFisher: number }
+  fisherReal: { samples: number; meanTokens: number; samplesPerSec: number; vsTorchFisher: number; parallelSamplesPerSec: number; parallelVsTorchFisher: number }
   maskedTrain: { keepRatio: number; trainable: number; batchSize: number; seqLen: number; samplesPerSec: number; vsTorchTrain: number; vsHalfTorchTrain: number }
 }
 
@@ -26,7 +31,7 @@ export async function benchTask(
   m: BenchModel,
   tokenizer: BertTokenizer,
   sst2Train: readonly Example[],
-  opts: { fisherSamples?: number; trainExamples?: number; log?: (s: string) => void } = {}
+  opts: { fisherSamples?: number; fisher128Samples?: number; trainExamples?: number; workers?: number; log?: (s: string) => void } = {}
 ): Promise<TaskBenchResult> {
   const cfg = benchConfig(m)
   const model = BertForSequenceClassification.fromState(cfg, initState(cfg, 1))
@@ -43,6 +48,22 @@ export async function benchTask(
     const fisherPerSec = (n * 1000) / (performance.now() - t0)
     const meanTokens = samples.reduce((s, x) => s + x.inputIds.length, 0) / n
     opts.log?.(`${m.name}: Fisher on SST-2 train ${fisherPerSec.toFixed(1)} samples/s (mean ${meanTokens.toFixed(1)} tokens; PyTorch batch-1 at 128: ${m.torchFisherPerSec})`)
+    const workers = opts.workers ?? availableParallelism()
+    const t1 = performance.now()
+    await fisherPass(model, samples, positions, { batchSize: 16, workers })
+    const parallelReal = (n * 1000) / (performance.now() - t1)
+    opts.log?.(`${m.name}: Fisher on SST-2 train, ${workers} workers: ${parallelReal.toFixed(1)} samples/s (start-up included)`)
+
+    // (1b) Fisher at 128 tokens on every core
+    const n128 = opts.fisher128Samples ?? (m.name === 'tiny' ? 256 : 96)
+    const long = Array.from({ length: n128 }, (_, i) => {
+      const b = randomBatch(1, 128, cfg.vocab_size, 100 + i)
+      return { inputIds: b.inputIds, tokenTypeIds: b.tokenTypeIds, label: i % 2, id: String(i) }
+    })
+    const t2 = performance.now()
+    await fisherPass(model, long, long.map((_, i) => i), { batchSize: 16, workers })
+    const par128 = (n128 * 1000) / (performance.now() - t2)
+    opts.log?.(`${m.name}: Fisher at 128 tokens, ${workers} workers: ${par128.toFixed(1)} samples/s (PyTorch batch-1: ${m.torchFisherPerSec})`)
 
     // (2) masked fine-tuning at length 128
     const keepRatio = 0.005
@@ -60,7 +81,16 @@ export async function benchTask(
     opts.log?.(`${m.name}: masked fine-tuning (0.5 %) ${trainPerSec.toFixed(1)} samples/s (PyTorch dense ${m.torchTrainPerSec}; target ≥ half: ${(m.torchTrainPerSec / 2).toFixed(1)})`)
     return {
       model: m.name,
-      fisherReal: { samples: n, meanTokens, samplesPerSec: fisherPerSec, vsTorchFisher: fisherPerSec / m.torchFisherPerSec },
+      workers,
+      fisher128Parallel: { samples: n128, samplesPerSec: par128, vsTorchFisher: par128 / m.torchFisherPerSec },
+      fisherReal: {
+        samples: n,
+        meanTokens,
+        samplesPerSec: fisherPerSec,
+        vsTorchFisher: fisherPerSec / m.torchFisherPerSec,
+        parallelSamplesPerSec: parallelReal,
+        parallelVsTorchFisher: parallelReal / m.torchFisherPerSec
+      },
       maskedTrain: {
         keepRatio,
         trainable: sel.maskCount,
