@@ -126,6 +126,7 @@ function jobConfig(flags: Flags, backend: string): RunJobConfig {
     ird: { poolFactor: Number(flags['pool-factor']), alphaS: Number(flags['alpha-s']), alphaP: Number(flags['alpha-p']), maxRounds: flags.rounds !== undefined ? Number(flags.rounds) : null },
     maxTrainExamples: flags['max-train'] !== undefined ? Number(flags['max-train']) : null,
     // one wasm/cpu instance uses one core: Fisher passes spread over one worker thread per core
+    maskDir: flags.mask as string | undefined,
     workers: flags.workers !== undefined ? Number(flags.workers) : backend === 'wasm' || backend === 'cpu' ? availableParallelism() : 0,
     backend
   }
@@ -178,6 +179,7 @@ const commands: Record<string, Command> = {
       'warmup-ratio': { type: 'number', help: 'share of steps for linear warm-up', default: 0, min: 0, max: 1 },
       'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0, min: 0 },
       'max-grad-norm': { type: 'number', help: 'clip the masked gradient to this global norm (0 = off)', default: 1, min: 0 },
+      mask: { type: 'string', help: 'train with a saved mask folder (from `ird-studio mask` or a run\'s mask/) instead of selecting one', metavar: 'DIR' },
       name: { type: 'string', help: 'a name for the run', metavar: 'TEXT' },
       out: { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }
     },

@@ -88,6 +88,13 @@ describe('ird-studio run', () => {
     const r = cli('mask', ...withFlag('--epochs', null, withFlag('--dev', null)), '--method', 'fish', '--out', 'm1')
     expect(r.code, r.err).toBe(0)
     expect(readdirSync(join(tmp, 'm1')).sort()).toEqual(['mask.json', 'mask.safetensors'])
+    // the saved mask trains a run as is
+    const reuse = cli('run', ...quick, '--mask', 'm1', '--out', 'runs-m')
+    expect(reuse.code, reuse.err).toBe(0)
+    expect(reuse.err).toContain('mask reused from')
+    const [rm] = new RunStore(join(tmp, 'runs-m')).list()
+    expect(rm.method).toBe('fish')
+    expect(rm.trainable).toBe(loadMask(join(tmp, 'm1'), cfg).sidecar.budgets.maskCount)
     const again = cli('mask', '--model', model, '--task', 'sst2', '--data', SST('train.tsv'), '--method', 'bitfit', '--out', 'm1')
     expect(again.code).toBe(1)
     expect(again.err).toContain('exists and is not empty')

@@ -38,7 +38,8 @@ export async function benchTask(
   try {
     // (1) Fisher on real sentences
     const rng = new Rng(7)
-    const n = Math.min(opts.fisherSamples ?? 256, sst2Train.length)
+    // enough samples that worker start-up (1-2 s per thread: loading tfjs) is amortised as in a real pass
+    const n = Math.min(opts.fisherSamples ?? (m.name === 'tiny' ? 1024 : 512), sst2Train.length)
     const picked = rng.sample(sst2Train.length, n).map((i) => sst2Train[i])
     const samples = encodeExamples(tokenizer, picked, { maxLength: 128 })
     const positions = samples.map((_, i) => i)
@@ -55,7 +56,7 @@ export async function benchTask(
     opts.log?.(`${m.name}: Fisher on SST-2 train, ${workers} workers: ${parallelReal.toFixed(1)} samples/s (start-up included)`)
 
     // (1b) Fisher at 128 tokens on every core
-    const n128 = opts.fisher128Samples ?? (m.name === 'tiny' ? 256 : 96)
+    const n128 = opts.fisher128Samples ?? (m.name === 'tiny' ? 512 : 160)
     const long = Array.from({ length: n128 }, (_, i) => {
       const b = randomBatch(1, 128, cfg.vocab_size, 100 + i)
       return { inputIds: b.inputIds, tokenTypeIds: b.tokenTypeIds, label: i % 2, id: String(i) }

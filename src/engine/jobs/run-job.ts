@@ -14,7 +14,8 @@ import { getTask } from '../data'
 import { loadModelFolder } from '../io/model-folder'
 import { writeSafetensors } from '../io/safetensors'
 import { deltaToTensors } from '../runs/run-model'
-import { saveMask } from '../mask'
+import { loadMask, maskCount, saveMask, type LoadedMask, type ParamMask } from '../mask'
+import { countParameters } from '../model/config'
 import type { GlueTask } from '../metrics'
 import { BertForSequenceClassification } from '../model/bert'
 import { computeBudget } from '../selection/budget'
@@ -49,6 +50,8 @@ export interface RunJobConfig {
   maxTrainExamples: number | null
   /** Fisher worker threads (0 = in the engine's own thread). */
   workers: number
+  /** Train with a saved mask (a folder with mask.safetensors + mask.json) instead of selecting one. */
+  maskDir?: string
   backend: string
 }
 
@@ -111,7 +114,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
     throw new JobInputError(`--samples ${cfg.nSamples} is larger than the training data (${examples.length} examples${cfg.maxTrainExamples !== null ? ` after --max-train ${cfg.maxTrainExamples}` : ''})`)
   }
   const model = BertForSequenceClassification.fromState(loaded.config, loaded.state)
-  if (cfg.method === 'fish' || cfg.method === 'ird' || cfg.method === 'random') {
+  if (!cfg.maskDir && (cfg.method === 'fish' || cfg.method === 'ird' || cfg.method === 'random')) {
     try {
       computeBudget(model.spec, cfg.keepRatio)
     } catch (e) {
@@ -120,10 +123,20 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
     }
   }
 
+  let reused: LoadedMask | undefined
+  if (cfg.maskDir) {
+    try {
+      reused = loadMask(cfg.maskDir, loaded.config)
+    } catch (e) {
+      model.dispose()
+      throw new JobInputError(`--mask ${cfg.maskDir}: ${(e as Error).message}`)
+    }
+  }
+
   // ---- the run
   const run = store.create({
     task: cfg.task,
-    method: cfg.method,
+    method: reused ? reused.sidecar.method : cfg.method,
     name: cfg.name,
     config: {
       ...cfg,
@@ -151,34 +164,49 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
     emit({ phase, ...fields })
   }
   try {
-    log('select', { message: `selecting the ${cfg.method} mask`, runId: run.id })
-    const selection = await selectMask({
-      method: cfg.method,
-      model,
-      examples,
-      tokenizer,
-      maxLength: cfg.maxLength,
-      keepRatio: cfg.keepRatio,
-      nSamples: Math.min(cfg.nSamples, examples.length),
-      seed: cfg.seed,
-      fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
-      ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
-      batchSize: cfg.fisher.batchSize,
-      workers: cfg.workers,
-      datasetSha256: trainSet.sha256,
-      shouldCancel: hooks.shouldCancel,
-      onProgress: (p) => emit({ phase: p.phase, done: p.done, total: p.total, round: p.round }),
-      onIrdRound: (r) => log('ird-round', { round: r })
-    })
-    saveMask(run.path('mask'), selection.mask, toSidecarInput(selection, { datasetName: trainSet.name, datasetRows: examples.length }), loaded.config)
-    run.writeJson('fisher-stats.json', selection.stats)
-    Object.assign(run.summary, { k: selection.k, trainable: selection.maskCount })
-    run.writeSummary()
-    log('selected', { k: selection.k, trainable: selection.maskCount, effectiveRatio: selection.effectiveRatio, gradientEvaluations: selection.gradientEvaluations, notes: selection.notes })
+    let trainMask: ParamMask
+    if (reused) {
+      trainMask = reused.mask
+      const count = maskCount(reused.mask, model.spec)
+      run.writeJson('mask-source.json', { maskDir: resolve(cfg.maskDir!), sidecar: reused.sidecar })
+      Object.assign(run.summary, { method: reused.sidecar.method, k: reused.sidecar.budgets.k ?? undefined, trainable: count, keepRatio: reused.sidecar.budgets.keepRatio ?? undefined, nSamples: reused.sidecar.budgets.nSamples ?? undefined })
+      run.writeSummary()
+      const notes = [`mask reused from ${resolve(cfg.maskDir!)}`]
+      if (reused.sidecar.dataset.sha256 && reused.sidecar.dataset.sha256 !== trainSet.sha256) {
+        notes.push(`the mask was selected on other data (SHA-256 ${reused.sidecar.dataset.sha256.slice(0, 12)}…, this file ${trainSet.sha256.slice(0, 12)}…)`)
+      }
+      log('selected', { k: reused.sidecar.budgets.k, trainable: count, effectiveRatio: count / countParameters(loaded.config), gradientEvaluations: 0, notes })
+    } else {
+      log('select', { message: `selecting the ${cfg.method} mask`, runId: run.id })
+      const selection = await selectMask({
+        method: cfg.method,
+        model,
+        examples,
+        tokenizer,
+        maxLength: cfg.maxLength,
+        keepRatio: cfg.keepRatio,
+        nSamples: Math.min(cfg.nSamples, examples.length),
+        seed: cfg.seed,
+        fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
+        ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
+        batchSize: cfg.fisher.batchSize,
+        workers: cfg.workers,
+        datasetSha256: trainSet.sha256,
+        shouldCancel: hooks.shouldCancel,
+        onProgress: (p) => emit({ phase: p.phase, done: p.done, total: p.total, round: p.round }),
+        onIrdRound: (r) => log('ird-round', { round: r })
+      })
+      saveMask(run.path('mask'), selection.mask, toSidecarInput(selection, { datasetName: trainSet.name, datasetRows: examples.length }), loaded.config)
+      run.writeJson('fisher-stats.json', selection.stats)
+      Object.assign(run.summary, { k: selection.k, trainable: selection.maskCount })
+      run.writeSummary()
+      log('selected', { k: selection.k, trainable: selection.maskCount, effectiveRatio: selection.effectiveRatio, gradientEvaluations: selection.gradientEvaluations, notes: selection.notes })
+      trainMask = selection.mask
+    }
 
     const result = await train({
       model,
-      mask: selection.mask,
+      mask: trainMask,
       train: { tokenizer, examples },
       dev: devSet ? { tokenizer, examples: devSet.examples } : undefined,
       task: cfg.task as GlueTask,
@@ -209,7 +237,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       const lines = result.devIds.map((id, i) => JSON.stringify({ id, prediction: result.final!.predictions[i], label: devSet.examples[i]?.label }))
       run.writeText('predictions-dev.jsonl', lines.join('\n') + '\n')
     }
-    const delta = computeDelta(loaded.state, model, selection.mask)
+    const delta = computeDelta(loaded.state, model, trainMask)
     writeSafetensors(run.path('delta.safetensors'), deltaToTensors(delta), {
       format: 'pt',
       kind: 'ird-studio-sparse-delta',
@@ -228,7 +256,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       steps: result.steps,
       trainableEntries: result.trainableEntries,
       optimizerStateBytes: result.optimizerStateBytes,
-      selection: { k: selection.k, maskCount: selection.maskCount, effectiveRatio: selection.effectiveRatio, gradientEvaluations: selection.gradientEvaluations, notes: selection.notes },
+      selection: { k: run.summary.k, maskCount: run.summary.trainable, reusedMask: cfg.maskDir ? resolve(cfg.maskDir) : undefined },
       elapsedMs: result.elapsedMs,
       stepsPerSec: result.stepsPerSec
     })
