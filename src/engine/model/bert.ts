@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { bertParameterSpec, type BertConfig, type ParamSpec, type StateDict } from './config'
 import { sumRowsPerSampleHost } from '../util/host-view'
+import { sparseEmbeddingGrad, sparseLinearGrad } from './sparse-grad'
 
 /** A tokenised batch, row-major [batchSize, seqLen]. */
 export interface BertBatch {
@@ -56,6 +57,11 @@ export interface BackwardOptions {
   wantGrad?: (name: string) => boolean
   /** Per-sample mode: hand per-sample gradients to the sink instead of returning summed ones. */
   perSample?: PerSampleSink
+  /**
+   * Only these entries (sorted HF-layout flat indices) of a weight matrix or embedding table: the
+   * returned gradient is then 1-D, one value per index, and the dense dW is never formed.
+   */
+  gradEntries?: (name: string) => Int32Array | undefined
 }
 
 type T = tf.Tensor
@@ -394,7 +400,8 @@ export class BertForSequenceClassification {
           }
           if (want(bName)) sink.dense(bName, sumRowsPerSample(dy, B))
         } else {
-          if (want(wName)) grads[wName] = tf.matMul(dy, x, true, false) // [out, in]
+          const entries = opts.gradEntries?.(wName)
+          if (want(wName)) grads[wName] = entries ? tf.tensor1d(sparseLinearGrad(x, dy, entries)) : tf.matMul(dy, x, true, false) // [k] or [out, in]
           if (want(bName)) grads[bName] = sumRows(dy)
         }
       }
@@ -475,10 +482,13 @@ export class BertForSequenceClassification {
           if (want(typeName)) sink.embedding(typeName, cache.tt, g, B, Tn)
         }
       } else {
-        const seg = (rows: Int32Array, n: number) => tf.unsortedSegmentSum(dEmb, tf.tensor1d(rows, 'int32'), n)
-        if (want(word)) grads[word] = seg(cache.ids, cfg.vocab_size)
-        if (want(posName)) grads[posName] = seg(posIds, cfg.max_position_embeddings)
-        if (want(typeName)) grads[typeName] = seg(cache.tt, cfg.type_vocab_size)
+        const seg = (name: string, rows: Int32Array, n: number) => {
+          const entries = opts.gradEntries?.(name)
+          return entries ? tf.tensor1d(sparseEmbeddingGrad(dEmb, rows, cfg.hidden_size, entries)) : tf.unsortedSegmentSum(dEmb, tf.tensor1d(rows, 'int32'), n)
+        }
+        if (want(word)) grads[word] = seg(word, cache.ids, cfg.vocab_size)
+        if (want(posName)) grads[posName] = seg(posName, posIds, cfg.max_position_embeddings)
+        if (want(typeName)) grads[typeName] = seg(typeName, cache.tt, cfg.type_vocab_size)
       }
       return grads
     })

@@ -63,6 +63,11 @@ export interface TrainOptions {
   restoreBest?: boolean
   /** Tensors with at least this fraction trainable use the dense host path (see masked-params.ts); default 0.05. */
   denseThreshold?: number
+  /**
+   * Sparse-path tensors get only their masked gradient entries from the backward pass (host sums,
+   * no dense dW matmul); default true. Off: full gradients, then gathered (same values up to rounding).
+   */
+  sparseGradients?: boolean
   onEvent?: (event: TrainEvent) => void
   /** Checked before every batch; true stops the run ('cancelled'). */
   shouldCancel?: () => boolean
@@ -208,6 +213,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const shuffleRng = new Rng(seed)
   const dropoutRng = new Rng((seed ^ 0x5bd1e995) >>> 0)
   const wantGrad = (n: string) => params.has(n)
+  const sparseGradients = opts.sparseGradients ?? true
 
   let step = 0
   let samplesDone = 0
@@ -336,7 +342,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const { loss, dLogits } = model.lossAndGrad(logits, labels)
       try {
         lossValue = loss.dataSync()[0]
-        grads = model.backward(cache, dLogits, { wantGrad })
+        grads = model.backward(cache, dLogits, { wantGrad, gradEntries: sparseGradients ? (n) => params.sparseIndices(n) : undefined })
       } finally {
         loss.dispose()
         dLogits.dispose()
