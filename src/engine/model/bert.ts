@@ -106,12 +106,14 @@ export interface ForwardCache {
 const MASK_NEG = -1e9
 
 /**
- * Column sums of x [R, C] → [C], as ones[1, R] @ x: a reduction over axis 0 makes tfjs transpose first,
- * which on wasm costs 24x more than this matmul (9 ms vs 0.4 ms for 2048 × 512).
+ * Column sums of x [R, C] → [C]. On wasm and cpu a host loop over the heap view (~3 ms per million
+ * values); a reduction over axis 0 makes tfjs transpose first (9 ms), and a ones[1, R] @ x matmul makes
+ * XNNPACK re-pack x (11 ms). Other backends (native, GPU) keep the matmul: no host round trip.
  */
 function sumRows(x: T): T {
-  const R = x.shape[0]!
-  return tf.reshape(tf.matMul(tf.ones([1, R]), x), [x.shape[1]!])
+  const backend = tf.getBackend()
+  if (backend === 'wasm' || backend === 'cpu') return tf.tensor1d(sumRowsPerSampleHost(x, 1))
+  return tf.reshape(tf.matMul(tf.ones([1, x.shape[0]!]), x), [x.shape[1]!])
 }
 
 /**
