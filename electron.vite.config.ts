@@ -36,7 +36,9 @@ export default defineConfig({
           // the headless command line (bin/ird-studio.js runs it when the TypeScript source is absent)
           cli: resolve('src/cli/index.ts'),
           // Fisher worker threads: src/engine/fisher/parallel.ts finds out/main/fisher-worker.js
-          'fisher-worker': resolve('src/engine/fisher/worker.ts')
+          'fisher-worker': resolve('src/engine/fisher/worker.ts'),
+          // data-parallel training threads: src/engine/train/grad-pool.ts finds out/main/train-worker.js
+          'train-worker': resolve('src/engine/train/grad-worker.ts')
         }
       }
     }

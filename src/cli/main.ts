@@ -96,7 +96,7 @@ const SELECT_FLAGS: Record<string, FlagSpec> = {
   'alpha-s': { type: 'number', help: 'IRD: sample range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   'alpha-p': { type: 'number', help: 'IRD: parameter range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   rounds: { type: 'int', help: 'IRD: round limit (then cut straight to n and k)', min: 1 },
-  workers: { type: 'int', help: 'Fisher worker threads (default: one per core on wasm/cpu, 0 on tfjs-node backends)', min: 0, max: 256 },
+  workers: { type: 'int', help: 'worker threads for Fisher passes and training (default: one per core on wasm/cpu, 0 on tfjs-node backends)', min: 0, max: 256 },
   backend: BACKEND_FLAG,
   json: { type: 'bool', help: 'stream events as JSON lines on stdout instead of a progress bar' }
 }

@@ -48,7 +48,7 @@ export interface RunJobConfig {
   ird: { poolFactor: number; alphaS: number; alphaP: number; maxRounds: number | null }
   /** Use at most this many training examples (seeded subset); null = all. */
   maxTrainExamples: number | null
-  /** Fisher worker threads (0 = in the engine's own thread). */
+  /** Worker threads for Fisher passes and data-parallel training (0 = the engine's own thread). */
   workers: number
   /** Train with a saved mask (a folder with mask.safetensors + mask.json) instead of selecting one. */
   maskDir?: string
@@ -219,6 +219,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       seed: cfg.seed,
       maxLength: cfg.maxLength,
       bucketByLength: true,
+      workers: cfg.workers,
       shouldCancel: hooks.shouldCancel,
       onEvent: (e) => {
         const fields = { ...e } as Record<string, unknown>

@@ -20,6 +20,7 @@ import { GLUE_TASK_INFO, parseGlueTask, taskMetrics, type GlueTask, type MetricN
 import { Rng } from '../util/rng'
 import { SparseAdamW, clipGradNorm } from './adamw'
 import { collate, encodeData, epochBatches, type EncodedSet, type TrainData } from './batches'
+import { GradWorkerPool } from './grad-pool'
 import { MaskedParams, type TrainMask } from './masked-params'
 import { linearScheduleLr, resolveWarmupSteps } from './schedule'
 
@@ -68,6 +69,14 @@ export interface TrainOptions {
    * no dense dW matmul); default true. Off: full gradients, then gathered (same values up to rounding).
    */
   sparseGradients?: boolean
+  /**
+   * Data-parallel worker threads (grad-pool.ts): each computes the gradients of its share of a batch on
+   * its own core; only masked entries are exchanged. 0 or 1 (default) = this thread. wasm/cpu only.
+   * With dropout on, results depend on the worker count (each share draws its own dropout masks).
+   */
+  workers?: number
+  /** Backend for the workers; default the running one (must be wasm or cpu). */
+  workerBackend?: 'wasm' | 'cpu'
   onEvent?: (event: TrainEvent) => void
   /** Checked before every batch; true stops the run ('cancelled'). */
   shouldCancel?: () => boolean
@@ -214,6 +223,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const dropoutRng = new Rng((seed ^ 0x5bd1e995) >>> 0)
   const wantGrad = (n: string) => params.has(n)
   const sparseGradients = opts.sparseGradients ?? true
+  let pool: GradWorkerPool | null = null
+  if ((opts.workers ?? 0) > 1) {
+    const running = tf.getBackend()
+    const backend = opts.workerBackend ?? (running === 'wasm' || running === 'cpu' ? running : null)
+    if (!backend) {
+      params.dispose()
+      throw new Error(`data-parallel training workers run on wasm or cpu; the engine runs on "${running}", which already uses every core: use workers: 0`)
+    }
+    try {
+      pool = await GradWorkerPool.create({ config: model.config, state: model.toState(), mask: opts.mask, denseThreshold: opts.denseThreshold, workers: opts.workers!, backend })
+    } catch (e) {
+      params.dispose()
+      throw e
+    }
+  }
 
   let step = 0
   let samplesDone = 0
@@ -255,10 +279,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         const ts = performance.now()
         const rows = batches[bi]
-        const batch = collate(trainSet, rows, padTo)
         const labels = Array.from(rows, (r) => trainSet.labels[r]!)
         const dropoutSeed = dropoutRng.int(1 << 30)
-        const { loss, gradNorm, lrUsed } = trainStep(batch, labels, dropoutSeed)
+        const { loss, gradNorm, lrUsed } = pool ? await trainStepParallel(pool, rows, dropoutSeed) : trainStep(collate(trainSet, rows, padTo), labels, dropoutSeed)
         step++
         samplesDone += rows.length
         epochLoss += loss
@@ -332,6 +355,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   } finally {
     params.dispose()
+    await pool?.close()
+  }
+
+  /** One step over worker threads: shares are contiguous slices of the batch. */
+  async function trainStepParallel(p: GradWorkerPool, rows: ArrayLike<number>, dropoutSeed: number) {
+    const all = Array.from(rows)
+    const per = Math.ceil(all.length / p.size)
+    const shares = []
+    for (let w = 0; w * per < all.length; w++) {
+      const part = all.slice(w * per, (w + 1) * per)
+      shares.push({ batch: collate(trainSet, part, padTo), labels: part.map((r) => trainSet.labels[r]!) })
+    }
+    const { grads, lossSum } = await p.step(shares, all.length, dropoutSeed, sparseGradients)
+    const gradNorm = clipGradNorm(grads, maxGradNorm)
+    const lrUsed = linearScheduleLr(lr, step, totalSteps, warmupSteps)
+    opt.step(grads, lrUsed)
+    params.writeBack()
+    await p.update(params.slots.map((s) => s.values))
+    return { loss: lossSum / all.length, gradNorm, lrUsed }
   }
 
   function trainStep(batch: ReturnType<typeof collate>, labels: number[], dropoutSeed: number) {
