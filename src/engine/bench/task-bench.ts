@@ -24,7 +24,7 @@ export interface TaskBenchResult {
   /** Fisher at 128 tokens on every core (worker threads), steady and including worker start-up. */
   fisher128Parallel: { samples: number; samplesPerSec: number; vsTorchFisher: number }
   fisherReal: { samples: number; meanTokens: number; samplesPerSec: number; vsTorchFisher: number; parallelSamplesPerSec: number; parallelVsTorchFisher: number }
-  maskedTrain: { keepRatio: number; trainable: number; batchSize: number; seqLen: number; samplesPerSec: number; vsTorchTrain: number; vsHalfTorchTrain: number }
+  maskedTrain: { keepRatio: number; trainable: number; batchSize: number; seqLen: number; samplesPerSec: number; vsTorchTrain: number; vsHalfTorchTrain: number; parallelSamplesPerSec: number; parallelVsHalfTorchTrain: number }
 }
 
 export async function benchTask(
@@ -79,6 +79,9 @@ export async function benchTask(
     const batchSize = 16
     const res = await train({ model, mask: sel.mask, train: data, epochs: 1, batchSize, lr: 1e-4, seed: 1, maxLength: 128, padding: 'max_length' })
     const trainPerSec = res.stepsPerSec * batchSize
+    const resPar = await train({ model, mask: sel.mask, train: data, epochs: 1, batchSize, lr: 1e-4, seed: 1, maxLength: 128, padding: 'max_length', workers })
+    const parPerSec = resPar.stepsPerSec * batchSize
+    opts.log?.(`${m.name}: masked fine-tuning (0.5 %), ${workers} workers: ${parPerSec.toFixed(1)} samples/s`)
     opts.log?.(`${m.name}: masked fine-tuning (0.5 %) ${trainPerSec.toFixed(1)} samples/s (PyTorch dense ${m.torchTrainPerSec}; target ≥ half: ${(m.torchTrainPerSec / 2).toFixed(1)})`)
     return {
       model: m.name,
@@ -99,7 +102,9 @@ export async function benchTask(
         seqLen: 128,
         samplesPerSec: trainPerSec,
         vsTorchTrain: trainPerSec / m.torchTrainPerSec,
-        vsHalfTorchTrain: trainPerSec / (m.torchTrainPerSec / 2)
+        vsHalfTorchTrain: trainPerSec / (m.torchTrainPerSec / 2),
+        parallelSamplesPerSec: parPerSec,
+        parallelVsHalfTorchTrain: parPerSec / (m.torchTrainPerSec / 2)
       }
     }
   } finally {
