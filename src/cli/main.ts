@@ -167,6 +167,17 @@ function jobHooks(progress: Progress, json: boolean): JobHooks {
   }
 }
 
+/** Flags of the commands that run a model: a saved run or a model folder, batching, backend. */
+const TARGET_FLAGS: Record<string, FlagSpec> = {
+  run: { type: 'string', help: 'a saved run (id or unique prefix): its base model + trained delta', metavar: 'ID' },
+  runs: RUNS_FLAG,
+  model: { type: 'string', help: 'Hugging Face model folder (instead of --run)', metavar: 'DIR' },
+  task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')}); a run knows its own`, metavar: 'NAME' },
+  'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
+  'batch-size': { type: 'int', help: 'examples per batch', default: 32, min: 1, max: 4096 },
+  backend: BACKEND_FLAG
+}
+
 const commands: Record<string, Command> = {
   run: {
     summary: 'select a mask, fine-tune the masked entries, evaluate on dev; recorded as a run',
@@ -377,20 +388,13 @@ const commands: Record<string, Command> = {
   eval: {
     summary: 'evaluate a saved run or a model folder on a task\'s dev file with the GLUE metric',
     flags: {
-      run: { type: 'string', help: 'a saved run (id or unique prefix): its base model + trained delta', metavar: 'ID' },
-      runs: RUNS_FLAG,
-      model: { type: 'string', help: 'Hugging Face model folder (instead of --run)', metavar: 'DIR' },
-      task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')}); a run knows its own`, metavar: 'NAME' },
+      ...TARGET_FLAGS,
       dev: { type: 'string', help: 'evaluation file (TSV/CSV/JSONL with labels); a run defaults to its dev file', metavar: 'FILE' },
-      'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
-      'batch-size': { type: 'int', help: 'examples per batch', default: 32, min: 1, max: 4096 },
-      backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'JSON lines on stdout' }
     },
     async run(flags, progress) {
       if (flags.run === undefined) requireTask(flags.task)
-      if (flags.dev !== undefined) requireFile('dev', flags.dev)
-      else if (flags.run === undefined) requireFile('dev', flags.dev)
+      if (flags.dev !== undefined || flags.run === undefined) requireFile('dev', flags.dev)
       precheckTarget(flags)
       await startBackend(flags, progress)
       const target = openTarget(flags)
@@ -421,15 +425,9 @@ const commands: Record<string, Command> = {
   predict: {
     summary: 'per-row logits and predictions as JSON lines (a saved run or a model folder)',
     flags: {
-      run: { type: 'string', help: 'a saved run (id or unique prefix)', metavar: 'ID' },
-      runs: RUNS_FLAG,
-      model: { type: 'string', help: 'Hugging Face model folder (instead of --run)', metavar: 'DIR' },
-      task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')}); a run knows its own`, metavar: 'NAME' },
+      ...TARGET_FLAGS,
       data: { type: 'string', help: 'input file (TSV/CSV/JSONL)', metavar: 'FILE' },
       out: { type: 'string', help: 'JSON lines output file (written atomically); default stdout', metavar: 'FILE' },
-      'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
-      'batch-size': { type: 'int', help: 'examples per batch', default: 32, min: 1, max: 4096 },
-      backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'progress as JSON lines on stdout (needs --out)' }
     },
     async run(flags, progress) {
