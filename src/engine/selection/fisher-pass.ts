@@ -11,7 +11,7 @@ import type { BertBatch, BertForSequenceClassification } from '../model/bert'
 import type { Example } from '../data/types'
 import type { BertTokenizer } from '../tokenizer'
 import { FisherAccumulator, type FisherPower, type FisherVariant } from '../fisher/accumulator'
-import { computeFisherParallel, FisherCancelledError } from '../fisher/parallel'
+import { computeFisherParallel, FisherCancelledError, type FisherPool } from '../fisher/parallel'
 
 /** One tokenised training sample. */
 export interface EncodedSample {
@@ -102,6 +102,11 @@ export interface FisherPassOptions {
    * differs from in-process only by float32 summation order, and never depends on N.
    */
   workers?: number
+  /**
+   * A Fisher worker pool made from this model's weights (createFisherPool), shared by the passes of one
+   * selection so workers start once; preferred over `workers` when given. The caller closes it.
+   */
+  pool?: FisherPool
   batchSize?: number
   fisher?: FisherSettings
   /** Tensors that get F (and enter the scores): default every non-head parameter. */
@@ -143,7 +148,7 @@ export async function fisherPass(
   const C = model.config.num_labels
   const perSample = fisher.variant === 'expect' ? C : 1
   const phase = opts.phase ?? 'fisher'
-  if (opts.workers && opts.workers > 0) return parallelPass(model, samples, positions, batches, where, opts, phase, perSample)
+  if (opts.pool || (opts.workers && opts.workers > 0)) return parallelPass(model, samples, positions, batches, where, opts, phase, perSample)
   const acc = new FisherAccumulator(model)
   let done = 0
   try {
@@ -173,7 +178,7 @@ export async function fisherPass(
   }
 }
 
-/** fisherPass over worker threads: same batches, same result layout. */
+/** fisherPass over worker threads (the given pool, else a pool for this pass): same batches, same result layout. */
 async function parallelPass(
   model: BertForSequenceClassification,
   samples: readonly EncodedSample[],
@@ -196,15 +201,14 @@ async function parallelPass(
   const params = opts.params ? model.spec.filter((s) => !s.head && opts.params!(s.name)).map((s) => s.name) : undefined
   opts.onProgress?.({ phase, round: opts.round, done: 0, total: positions.length })
   try {
-    const r = await computeFisherParallel({
-      config: model.config,
-      state: model.toState(),
+    const run = {
       batches: work,
-      workers: opts.workers,
       fisher: { variant: fisher.variant, power: fisher.power, scores: opts.scores, scoreRange: opts.scoreRange, params },
-      onProgress: (done, total) => opts.onProgress?.({ phase, round: opts.round, done, total }),
+      onProgress: (done: number, total: number) => opts.onProgress?.({ phase, round: opts.round, done, total }),
       shouldCancel: opts.shouldCancel
-    })
+    }
+    if (opts.pool && opts.pool.config !== model.config && JSON.stringify(opts.pool.config) !== JSON.stringify(model.config)) throw new Error('fisherPass: the Fisher worker pool was made for another model')
+    const r = opts.pool ? await opts.pool.run(run) : await computeFisherParallel({ ...run, config: model.config, state: model.toState(), workers: opts.workers })
     const scores = new Float64Array(opts.scores ? positions.length : 0)
     if (opts.scores) {
       let k = 0

@@ -15,12 +15,13 @@ import { compactMask, headParams, maskCount, maskCountsPerTensor, maskUnion, typ
 import type { MaskSidecarInput } from '../mask/io'
 import { computeBudget, type Budget } from './budget'
 import { checkFraction, checkInteger, thetaNames } from './common'
-import { DEFAULT_BATCH_SIZE, DEFAULT_FISHER, encodeExamples, type EncodedSample, type FisherSettings, type SelectionProgress } from './fisher-pass'
+import { DEFAULT_BATCH_SIZE, DEFAULT_FISHER, encodeExamples, SelectionCancelled, type EncodedSample, type FisherPassOptions, type FisherSettings, type SelectionProgress } from './fisher-pass'
 import { drawSamples, fishOnSamples } from './fish'
 import { DEFAULT_IRD, runIrd, type IrdRound, type IrdRoundListener, type IrdSettings } from './ird'
 import { bitfitTheta, randomTheta } from './baselines'
 import { fisherStats, quantiles, type FisherStats, type Quantiles } from './stats'
 import { Rng } from '../util/rng'
+import { createFisherPool, type FisherPool } from '../fisher/parallel'
 
 export * from './budget'
 export * from './topk'
@@ -56,7 +57,7 @@ export interface SelectMaskOptions {
   ird?: Partial<IrdSettings>
   /** Fisher-pass batch size; default 16. */
   batchSize?: number
-  /** Fisher worker threads (see FisherPassOptions.workers); default 0 = in this thread. */
+  /** Fisher worker threads (see FisherPassOptions.workers); default 0 = in this thread. With workers, one pool serves every pass of the selection. */
   workers?: number
   /** Recorded only. */
   datasetSha256?: string
@@ -182,14 +183,32 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
   const nAsked = checkInteger('nSamples', opts.nSamples ?? DEFAULT_N_SAMPLES, 1)
   const n = Math.min(nAsked, samples.length)
   if (n < nAsked) notes.push(`nSamples ${nAsked} is more than the ${samples.length} training samples: using all ${n}`)
-  const pass = { batchSize, fisher, workers: opts.workers ?? 0, onProgress: opts.onProgress, shouldCancel: opts.shouldCancel }
+  const workers = opts.workers ?? 0
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be a non-negative integer, found ${workers}`)
+  const pass: FisherPassOptions = { batchSize, fisher, workers, onProgress: opts.onProgress, shouldCancel: opts.shouldCancel }
+  /**
+   * With workers, every Fisher pass of the selection runs on one pool (workers start once, with the
+   * weights), no larger than the largest pass has batches; closed when the selection ends, however it ends.
+   */
+  const withPool = async <T>(largestPass: number, f: () => Promise<T>): Promise<T> => {
+    if (workers === 0) return f()
+    if (opts.shouldCancel?.()) throw new SelectionCancelled()
+    const pool: FisherPool = await createFisherPool({ config: model.config, state: model.toState(), workers: Math.min(workers, Math.ceil(largestPass / batchSize)) })
+    pass.pool = pool
+    try {
+      return await f()
+    } finally {
+      delete pass.pool
+      await pool.close()
+    }
+  }
   // how examples were tokenised, when selectMask did it
   const tokenization = opts.samples ? {} : { maxLength: opts.maxLength ?? 128, truncation: 'longest_first' }
   const ids = (positions: readonly number[]) => positions.map((p) => samples[p].id)
 
   if (method === 'fish') {
     const positions = drawSamples(samples.length, n, seed)
-    const r = await fishOnSamples(model, samples, positions, budget.k, pass)
+    const r = await withPool(positions.length, () => fishOnSamples(model, samples, positions, budget.k, pass))
     const mask = maskUnion(r.theta, head, spec)
     return finish(r.theta, budget, {
       nSamples: n,
@@ -214,7 +233,7 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
   const poolSize = Math.min(samples.length, Math.ceil(ird.poolFactor * n))
   if (poolSize < Math.ceil(ird.poolFactor * n)) notes.push(`IRD pool D₀ = all ${samples.length} training samples (poolFactor ${ird.poolFactor} × n ${n} = ${Math.ceil(ird.poolFactor * n)} is more)`)
   const pool = new Rng(seed).sample(samples.length, poolSize)
-  const r = await runIrd(model, samples, pool, n, budget.k, ird, pass, opts.onIrdRound)
+  const r = await withPool(pool.length, () => runIrd(model, samples, pool, n, budget.k, ird, pass, opts.onIrdRound))
   const mask = maskUnion(r.theta, head, spec)
   const last = r.rounds[r.rounds.length - 1]
   if (r.stopReason !== 'budgets reached') notes.push(`IRD stopped by ${r.stopReason} at round ${last.round}: the last round cut straight to n = ${n} and k = ${budget.k}`)

@@ -2,6 +2,8 @@
  * Parallel Fisher (worker threads): the result does not depend on the worker count (0 = in-process, 1, 2,
  * 3 give bit-identical F, scores and counts), equals FisherAccumulator over the same batches, comes back in
  * batch order, and every way out (done, cancelled, a worker error, a worker crash) leaves no worker alive.
+ * A persistent pool (createFisherPool) reused for several passes with other batches and settings gives the
+ * same results as fresh passes, and closes on close(), on cancellation and on a worker failure.
  * Model: the tiny cls2-gelu-long parity fixture; batches: seeded random, padded, of uneven sizes.
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -16,9 +18,13 @@ import { FisherAccumulator } from '../../../src/engine/fisher/accumulator'
 import {
   activeFisherWorkers,
   computeFisherParallel,
+  createFisherPool,
   defaultFisherWorkerEntry,
   FisherCancelledError,
+  FisherPoolBusyError,
+  FisherPoolClosedError,
   FisherWorkerError,
+  fisherWorkerStarts,
   type FisherWorkBatch,
   type ParallelFisherResult
 } from '../../../src/engine/fisher/parallel'
@@ -273,5 +279,126 @@ parentPort.on('message', (m) => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('createFisherPool: one set of workers for many passes', () => {
+  const names = ['bert.embeddings.word_embeddings.weight', 'bert.encoder.layer.0.attention.self.query.weight', 'bert.encoder.layer.1.output.dense.bias']
+  const q = state.get(names[1])!.data.length
+  const scoreRange = new Map([[names[1], Uint8Array.from({ length: q }, (_, i) => (i % 3 === 0 ? 1 : 0))]])
+  const OTHER = randomBatches([4, 2, 5, 3], 23)
+  // passes as IRD makes them: other batches, parameter subsets, score ranges, scores on and off, unit sizes
+  const passes = [
+    { batches: BATCHES, fisher: { scores: true } },
+    { batches: OTHER, fisher: { scores: true, params: names, scoreRange } },
+    { batches: BATCHES.slice(1, 5), fisher: { scores: false, params: names.slice(1) } },
+    { batches: OTHER, fisher: { variant: 'expect' as const, power: 'absolute' as const, scores: true, scoreRange }, unitBatches: 2 },
+    { batches: BATCHES, fisher: { scores: true }, maxInFlightUnits: 1 }
+  ]
+
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' })
+  })
+
+  it('reused for several passes: each bit-identical to in-process and to a fresh computeFisherParallel; close() ends every thread', async () => {
+    const before = threads()
+    const starts = fisherWorkerStarts()
+    const pool = await createFisherPool({ config, state, workers: 2, backend: 'wasm' })
+    expect(pool.workers).toBe(2)
+    expect(pool.closed).toBe(false)
+    const fresh: ParallelFisherResult[] = []
+    for (const [i, p] of passes.entries()) {
+      const progress: number[] = []
+      const r = await pool.run({ ...p, onProgress: (d) => progress.push(d) })
+      const local = await computeFisherParallel({ config, state, workers: 0, ...p })
+      expect(r.workers).toBe(2)
+      expect(r.backend).toBe('wasm')
+      expectIdentical(r, local, `pass ${i} on the pool vs in-process`)
+      expect(progress.at(-1)).toBe(p.batches.reduce((n, b) => n + b.batch.batchSize, 0))
+      expect(activeFisherWorkers(), 'the pool keeps its workers between passes').toBe(2)
+      fresh.push(r)
+    }
+    expect(fisherWorkerStarts() - starts, 'workers started once for all passes').toBe(2)
+    // a fresh pass per setting gives the same (a pool of 3 here: independent of the worker count)
+    const again = await computeFisherParallel({ config, state, workers: 3, backend: 'wasm', ...passes[1] })
+    expectIdentical(again, fresh[1], 'fresh computeFisherParallel vs the pool')
+    expect(activeFisherWorkers()).toBe(2)
+    await pool.close()
+    expect(pool.closed).toBe(true)
+    expect(activeFisherWorkers()).toBe(0)
+    if (before > 0) expect(threads(), 'every worker thread has ended').toBeLessThanOrEqual(before)
+    await pool.close() // idempotent
+    const after = await rejection(pool.run(passes[0]))
+    expect(after).toBeInstanceOf(FisherPoolClosedError)
+    expect(after.message).toBe('the Fisher worker pool is closed')
+  })
+
+  it('runs are sequential: a second run while one is in progress rejects; an empty run needs no worker', async () => {
+    const pool = await createFisherPool({ config, state, workers: 2 })
+    try {
+      const first = pool.run(passes[0])
+      const second = await rejection(pool.run(passes[1]))
+      expect(second).toBeInstanceOf(FisherPoolBusyError)
+      expect(second.message).toBe('the Fisher worker pool is already running a pass: runs on one pool are sequential')
+      const r = await first
+      expect(r.samples).toBe(TOTAL - 1)
+      const empty = await pool.run({ batches: [], fisher: { scores: true } })
+      expect(empty.samples).toBe(0)
+      expect(empty.fisher.size).toBe(0)
+      // bad arguments reject the run and leave the pool usable
+      await expect(pool.run({ batches: BATCHES, fisher: { params: ['nope'] } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      expect(pool.closed).toBe(false)
+      expectIdentical(await pool.run(passes[0]), r, 'after a rejected argument')
+    } finally {
+      await pool.close()
+    }
+    expect(activeFisherWorkers()).toBe(0)
+    await expect(createFisherPool({ config, state, workers: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+
+  it('a cancelled run closes the pool; later runs reject naming why', async () => {
+    const pool = await createFisherPool({ config, state, workers: 2, backend: 'wasm' })
+    await pool.run(passes[2])
+    const progress: number[] = []
+    const err = await rejection(pool.run({ ...passes[0], onProgress: (d) => progress.push(d), shouldCancel: () => progress.length > 0 }))
+    expect(err).toBeInstanceOf(FisherCancelledError)
+    expect(pool.closed).toBe(true)
+    expect(activeFisherWorkers()).toBe(0)
+    const later = await rejection(pool.run(passes[0]))
+    expect(later).toBeInstanceOf(FisherPoolClosedError)
+    expect(later.message).toBe(`the Fisher worker pool is closed (after: ${err.message})`)
+    // close() while a run is in progress: the run rejects, nothing is left
+    const pool2 = await createFisherPool({ config, state, workers: 1 })
+    const running = pool2.run(passes[0])
+    await pool2.close()
+    expect(await rejection(running)).toBeInstanceOf(FisherPoolClosedError)
+    expect(activeFisherWorkers()).toBe(0)
+  })
+
+  it('a worker error closes the pool; a worker that dies while idle fails the next run', async () => {
+    const bad = BATCHES.map((b) => ({ ...b }))
+    const ids = bad[4].batch.inputIds.slice()
+    ids[2] = 999
+    bad[4] = { ...bad[4], batch: { ...bad[4].batch, inputIds: ids } }
+    const pool = await createFisherPool({ config, state, workers: 2, backend: 'wasm' })
+    await pool.run(passes[0])
+    const err = await rejection(pool.run({ batches: bad, fisher: {} }))
+    expect(err).toBeInstanceOf(FisherWorkerError)
+    expect(err.message).toMatch(/^Fisher worker [12] of 2 failed on batch 4: token id 999/)
+    expect(pool.closed).toBe(true)
+    expect(activeFisherWorkers()).toBe(0)
+    expect((await rejection(pool.run(passes[0]))).message).toMatch(/^the Fisher worker pool is closed \(after: Fisher worker [12] of 2 failed on batch 4/)
+    // a fake worker that exits on its own after start-up, before any run
+    const fake = new URL(
+      'data:text/javascript,' +
+        encodeURIComponent(`import { parentPort } from 'node:worker_threads'
+parentPort.on('message', (m) => { if (m.type === 'init') { parentPort.postMessage({ type: 'ready', backend: 'fake', description: 'fake' }); setTimeout(() => process.exit(5), 10) } })`)
+    )
+    const dying = await createFisherPool({ config, state, workers: 1, workerEntry: fake })
+    for (let i = 0; i < 100 && !dying.closed; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(dying.closed).toBe(true)
+    expect((await rejection(dying.run(passes[0]))).message).toBe('the Fisher worker pool is closed (after: Fisher worker 1 of 1 exited unexpectedly (code 5) while idle)')
+    await dying.close()
+    expect(activeFisherWorkers()).toBe(0)
   })
 })
