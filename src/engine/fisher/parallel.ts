@@ -40,12 +40,9 @@
  * computeFisherParallel never does; a pool's workers live from createFisherPool to close().
  * Must not: pick samples or parameters (selection does), or touch files.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { resolveWorkerEntry, startWorker } from '../util/worker-thread'
 import { currentBackend, initBackend } from '../backend'
 import { BertForSequenceClassification } from '../model/bert'
 import { bertParameterSpec, numel, type BertConfig, type StateDict } from '../model/config'
@@ -142,34 +139,7 @@ export function activeFisherWorkers(): number {
  * when built, out/main/fisher-worker.js, next to the entry chunk or one level up from out/main/chunks/.
  */
 export function defaultFisherWorkerEntry(moduleUrl: string = import.meta.url): string {
-  const file = fileURLToPath(moduleUrl)
-  const dir = dirname(file)
-  if (/\.[cm]?ts$/.test(file)) return join(dir, 'worker.ts')
-  const candidates = [join(dir, 'fisher-worker.js'), join(dir, '..', 'fisher-worker.js'), join(dir, 'fisher-worker.mjs'), join(dir, '..', 'fisher-worker.mjs')]
-  const found = candidates.find((c) => existsSync(c))
-  if (!found) throw new Error(`Fisher worker entry not found (looked for ${candidates.join(', ')}); is "fisher-worker" an entry of the main build?`)
-  return found
-}
-
-/** tsx's ESM register API, resolved from this package (a TypeScript entry needs it inside the worker). */
-function tsxRegisterUrl(): string {
-  const require = createRequire(import.meta.url)
-  const pkgFile = require.resolve('tsx/package.json')
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: { default?: string } | string }> }
-  const api = pkg.exports?.['./esm/api']
-  const rel = typeof api === 'object' && api && typeof api.import === 'object' ? api.import.default : undefined
-  if (!rel) throw new Error('cannot find tsx/esm/api to run a TypeScript worker entry')
-  return pathToFileURL(join(dirname(pkgFile), rel)).href
-}
-
-/** Start a worker on a .js entry directly, on a .ts entry through tsx (Node 20 workers ignore --import in execArgv). */
-function startWorker(entry: string | URL): Worker {
-  const href = typeof entry === 'string' ? pathToFileURL(entry).href : entry.href
-  if (/\.[cm]?ts$/.test(href)) {
-    const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(href)}) })`
-    return new Worker(code, { eval: true })
-  }
-  return new Worker(entry)
+  return resolveWorkerEntry(moduleUrl, 'worker.ts', 'fisher-worker.js', 'Fisher')
 }
 
 function invalid(field: string, message: string): CodedError {

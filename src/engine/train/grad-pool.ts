@@ -30,7 +30,7 @@ export class GradWorkerPool {
   ) {}
 
   static async create(opts: { config: BertConfig; state: StateDict; mask: TrainMask; denseThreshold?: number; workers: number; backend: 'wasm' | 'cpu'; entry?: string }): Promise<GradWorkerPool> {
-    const entry = opts.entry ?? resolveWorkerEntry(import.meta.url, 'grad-worker.ts', 'train-worker.js')
+    const entry = opts.entry ?? resolveWorkerEntry(import.meta.url, 'grad-worker.ts', 'train-worker.js', 'Training')
     const weights = packState(opts.config, opts.state)
     const workers: Worker[] = []
     try {

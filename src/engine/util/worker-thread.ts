@@ -35,12 +35,15 @@ export function startWorker(entry: string | URL): Worker {
  * The entry of a worker that sits beside `moduleUrl` as `sourceName` (running from source), or was
  * built as `builtName` next to the calling chunk or one folder up (out/main/chunks → out/main).
  */
-export function resolveWorkerEntry(moduleUrl: string, sourceName: string, builtName: string): string {
+export function resolveWorkerEntry(moduleUrl: string, sourceName: string, builtName: string, what: string): string {
   const file = fileURLToPath(moduleUrl)
   const dir = dirname(file)
   if (/\.[cm]?ts$/.test(file)) return join(dir, sourceName)
   const candidates = [join(dir, builtName), join(dir, '..', builtName)]
   const found = candidates.find((c) => existsSync(c))
-  if (!found) throw new Error(`worker entry not found (looked for ${candidates.join(', ')}); is it an entry of the main build?`)
+  if (!found) {
+    const entryName = builtName.replace(/\.[cm]?js$/, '')
+    throw new Error(`${what} worker entry not found (looked for ${candidates.join(', ')}); is "${entryName}" an entry of the main build?`)
+  }
   return found
 }
