@@ -110,9 +110,20 @@ export class RunStore {
   create(opts: { task: string; method: string; config: Record<string, unknown>; summary: Omit<RunSummary, 'id' | 'status' | 'startedAt'>; name?: string }): Run {
     mkdirSync(this.root, { recursive: true })
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
-    const id = `${stamp}-${slug(opts.task)}-${slug(opts.method)}-${randomBytes(2).toString('hex')}`
-    const dir = this.dir(id)
-    mkdirSync(dir)
+    // A random suffix keeps ids of runs started in the same second apart; mkdir (not recursive) fails on
+    // an existing folder, so a collision takes a new suffix instead of sharing a folder.
+    let id = ''
+    let dir = ''
+    for (let attempt = 0; ; attempt++) {
+      id = `${stamp}-${slug(opts.task)}-${slug(opts.method)}-${randomBytes(3).toString('hex')}`
+      dir = this.dir(id)
+      try {
+        mkdirSync(dir)
+        break
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 20) throw e
+      }
+    }
     const run = new Run(id, dir)
     writeJsonAtomic(join(dir, 'config.json'), opts.config)
     const now = new Date().toISOString()
