@@ -6,7 +6,8 @@
 import { existsSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { DatasetError, detectTask, getTask, isTaskName, loadDataset, loadGlueFile, TASK_NAMES, type Dataset, type Split, type TaskName } from '../engine/data'
-import { loadModelFolder, type LoadedModel } from '../engine/io/model-folder'
+import type { LoadedModel } from '../engine/io/model-folder'
+import { openModelFolder } from '../engine/jobs/run-job'
 import { BertForSequenceClassification } from '../engine/model/bert'
 import { BertTokenizer } from '../engine/tokenizer'
 import { loadRunModel } from '../engine/runs/run-model'
@@ -66,23 +67,7 @@ export function requireModelDir(dir: unknown): string {
 }
 
 export function openModel(dirFlag: unknown, task: TaskName, seed = 0): OpenedModel {
-  const dir = requireModelDir(dirFlag)
-  const numLabels = getTask(task).numLabels
-  let loaded: LoadedModel
-  try {
-    loaded = loadModelFolder(dir, { numLabels, seed })
-  } catch (e) {
-    throw new CliError((e as Error).message)
-  }
-  let tokenizer: BertTokenizer
-  try {
-    tokenizer = BertTokenizer.fromFolder(dir)
-  } catch (e) {
-    throw new CliError((e as Error).message)
-  }
-  if (tokenizer.vocabSize > loaded.config.vocab_size) {
-    throw new CliError(`model/tokenizer mismatch in ${dir}: the vocabulary has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${loaded.config.vocab_size}`)
-  }
+  const { loaded, tokenizer } = openModelFolder(requireModelDir(dirFlag), task, seed)
   return { loaded, model: BertForSequenceClassification.fromState(loaded.config, loaded.state), tokenizer }
 }
 

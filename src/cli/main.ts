@@ -16,18 +16,17 @@ import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
 import { BertTokenizer } from '../engine/tokenizer'
 import { TASK_NAMES, getTask, type TaskName } from '../engine/data'
-import { JobInputError, runJob, type JobHooks, type RunJobConfig } from '../engine/jobs/run-job'
+import { checkSelectionInputs, JobInputError, openModelFolder, runJob, selectionOptions, trainSubset, type JobHooks, type RunJobConfig } from '../engine/jobs/run-job'
 import { saveMask } from '../engine/mask'
 import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type IrdRound, type SelectionMethod } from '../engine/selection'
-import { computeBudget } from '../engine/selection/budget'
 import { predictLogits, type TextRow } from '../engine/eval/predict'
-import type { BertForSequenceClassification } from '../engine/model/bert'
+import { BertForSequenceClassification } from '../engine/model/bert'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
 import { argmax, taskMetrics } from '../engine/metrics'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
 import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
-import { CliError, loadTaskData, openModel, openTarget, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
+import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
 import { Progress } from './progress'
 
 const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
@@ -231,32 +230,26 @@ const commands: Record<string, Command> = {
       if (existsSync(String(flags.out)) && readdirSync(String(flags.out)).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder (masks are never overwritten)`)
       const backend = await startBackend(flags, progress)
       const cfg = jobConfig(flags, backend)
-      const { model, tokenizer, loaded } = openModel(flags.model, task, cfg.seed)
+      const { loaded, tokenizer } = openModelFolder(cfg.modelDir, task, cfg.seed)
+      const data = await loadTaskData(dataFile, task, 'train')
+      const examples = trainSubset(data.examples, cfg)
+      checkSelectionInputs(cfg, loaded.config, examples.length)
+      const model = BertForSequenceClassification.fromState(loaded.config, loaded.state)
       try {
-        const data = await loadTaskData(dataFile, task, 'train')
-        if (cfg.nSamplesExplicit && cfg.nSamples > data.examples.length) throw new CliError(`--samples ${cfg.nSamples} is larger than the training data (${data.examples.length} examples)`)
-        if (cfg.method === 'fish' || cfg.method === 'ird' || cfg.method === 'random') {
-          try {
-            computeBudget(model.spec, cfg.keepRatio)
-          } catch (e) {
-            throw new CliError((e as Error).message)
-          }
-        }
         let sel
         try {
-          sel = await selectMask({
-            method: cfg.method, model, examples: data.examples, tokenizer, maxLength: cfg.maxLength, keepRatio: cfg.keepRatio,
-            nSamples: Math.min(cfg.nSamples, data.examples.length), seed: cfg.seed, fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
-            ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
-            batchSize: cfg.fisher.batchSize, workers: cfg.workers, datasetSha256: data.sha256, shouldCancel: () => cancelRequested,
-            onProgress: (p) => progress.update({ phase: p.phase, done: p.done, total: p.total })
-          })
+          sel = await selectMask(
+            selectionOptions(cfg, model, tokenizer, examples, data.sha256, {
+              shouldCancel: () => cancelRequested,
+              onProgress: (p) => progress.update({ phase: p.phase, done: p.done, total: p.total })
+            })
+          )
         } catch (e) {
           if (e instanceof SelectionCancelled) return 130
           throw e
         }
         progress.end()
-        saveMask(String(flags.out), sel.mask, toSidecarInput(sel, { datasetName: data.name, datasetRows: data.examples.length }), loaded.config)
+        saveMask(String(flags.out), sel.mask, toSidecarInput(sel, { datasetName: data.name, datasetRows: examples.length }), loaded.config)
         if (!flags.json) process.stdout.write(`${cfg.method} mask: k = ${sel.k} of ${sel.thetaSize} (+ head ${sel.headSize}), ${(100 * sel.effectiveRatio).toFixed(3)} % of ${sel.totalParams} parameters; ${sel.gradientEvaluations} per-sample gradients; written to ${resolve(String(flags.out))}\n`)
         else progress.update({ phase: 'done', k: sel.k, maskCount: sel.maskCount, out: resolve(String(flags.out)) })
         return 0

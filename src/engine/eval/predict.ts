@@ -5,6 +5,7 @@
  */
 import type { BertForSequenceClassification } from '../model/bert'
 import type { BertTokenizer, Encoded } from '../tokenizer'
+import { lengthBuckets } from '../selection/fisher-pass'
 
 export interface PredictOptions {
   batchSize?: number
@@ -23,14 +24,6 @@ export function encodeRows(tokenizer: BertTokenizer, rows: readonly TextRow[], m
   return rows.map((r) => tokenizer.encode(r.textA, r.textB ?? null, { maxLength }))
 }
 
-/** Index batches of at most batchSize rows, grouped by similar length (stable for equal lengths). */
-export function lengthBuckets(lengths: readonly number[], batchSize: number): number[][] {
-  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b)
-  const out: number[][] = []
-  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize))
-  return out
-}
-
 /**
  * Logits [N, num_labels] (row-major, input order) for every row. Returns null when cancelled.
  */
@@ -46,7 +39,7 @@ export async function predictLogits(
   const enc = encodeRows(tokenizer, rows, maxLength)
   const out = new Float32Array(rows.length * C)
   let done = 0
-  for (const idx of lengthBuckets(enc.map((e) => e.inputIds.length), batchSize)) {
+  for (const idx of lengthBuckets(enc, enc.map((_, i) => i), batchSize)) {
     if (opts.shouldCancel?.()) return null
     const batch = tokenizer.pad(idx.map((i) => enc[i]))
     const logits = model.logits(batch)

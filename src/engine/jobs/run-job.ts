@@ -9,17 +9,17 @@
  * Must not: print or exit (the CLI and the app's engine process present events and errors).
  */
 import { resolve } from 'node:path'
-import type { Dataset, TaskName } from '../data'
+import type { Dataset, Example, TaskName } from '../data'
 import { getTask } from '../data'
-import { loadModelFolder } from '../io/model-folder'
+import { loadModelFolder, type LoadedModel } from '../io/model-folder'
 import { writeSafetensors } from '../io/safetensors'
 import { deltaToTensors } from '../runs/run-model'
 import { loadMask, maskCount, saveMask, type LoadedMask, type ParamMask } from '../mask'
-import { countParameters } from '../model/config'
+import { bertParameterSpec, countParameters, type BertConfig } from '../model/config'
 import type { GlueTask } from '../metrics'
 import { BertForSequenceClassification } from '../model/bert'
 import { computeBudget } from '../selection/budget'
-import { selectMask, SelectionCancelled, toSidecarInput, type SelectionMethod } from '../selection'
+import { selectMask, SelectionCancelled, toSidecarInput, type SelectMaskOptions, type SelectionMethod } from '../selection'
 import { BertTokenizer } from '../tokenizer'
 import { computeDelta, train } from '../train'
 import { Rng } from '../util/rng'
@@ -77,61 +77,95 @@ export interface JobResult {
   reason?: string
 }
 
-export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks): Promise<JobResult> {
-  const emit = (e: JobEvent) => hooks.onEvent?.(e)
-  const spec = getTask(cfg.task)
-  // ---- everything checkable before the run exists
-  emit({ phase: 'load', message: 'reading model and data' })
-  let loaded
-  try {
-    loaded = loadModelFolder(cfg.modelDir, { numLabels: spec.numLabels, seed: cfg.seed })
-  } catch (e) {
-    throw new JobInputError((e as Error).message)
-  }
+/** A model folder and its tokenizer, checked against each other; errors are JobInputErrors. */
+export function openModelFolder(dir: string, task: TaskName, seed: number): { loaded: LoadedModel; tokenizer: BertTokenizer } {
+  let loaded: LoadedModel
   let tokenizer: BertTokenizer
   try {
-    tokenizer = BertTokenizer.fromFolder(cfg.modelDir)
+    loaded = loadModelFolder(dir, { numLabels: getTask(task).numLabels, seed })
+    tokenizer = BertTokenizer.fromFolder(dir)
   } catch (e) {
     throw new JobInputError((e as Error).message)
   }
   if (tokenizer.vocabSize > loaded.config.vocab_size) {
-    throw new JobInputError(`model/tokenizer mismatch: the vocabulary has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${loaded.config.vocab_size}`)
+    throw new JobInputError(`model/tokenizer mismatch in ${dir}: the vocabulary has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${loaded.config.vocab_size}`)
   }
-  if (cfg.maxLength > loaded.config.max_position_embeddings) {
-    throw new JobInputError(`--max-length ${cfg.maxLength} exceeds the model's max_position_embeddings ${loaded.config.max_position_embeddings}`)
+  return { loaded, tokenizer }
+}
+
+/** The training examples a job uses: all, or with --max-train a seeded subset kept in file order. */
+export function trainSubset(examples: readonly Example[], cfg: Pick<RunJobConfig, 'maxTrainExamples' | 'seed'>): Example[] {
+  if (cfg.maxTrainExamples === null || examples.length <= cfg.maxTrainExamples) return [...examples]
+  const idx = new Rng(cfg.seed ^ 0x5eed).sample(examples.length, cfg.maxTrainExamples).sort((a, b) => a - b)
+  return idx.map((i) => examples[i])
+}
+
+/** Checks that need no work: sequence length, sample budget against the data, parameter budget. */
+export function checkSelectionInputs(cfg: RunJobConfig, config: BertConfig, examples: number): void {
+  if (cfg.maxLength > config.max_position_embeddings) {
+    throw new JobInputError(`--max-length ${cfg.maxLength} exceeds the model's max_position_embeddings ${config.max_position_embeddings}`)
   }
+  if (cfg.maskDir) return
+  if ((cfg.method === 'fish' || cfg.method === 'ird') && cfg.nSamplesExplicit && cfg.nSamples > examples) {
+    throw new JobInputError(`--samples ${cfg.nSamples} is larger than the training data (${examples} examples${cfg.maxTrainExamples !== null ? ` after --max-train ${cfg.maxTrainExamples}` : ''})`)
+  }
+  if (cfg.method === 'fish' || cfg.method === 'ird' || cfg.method === 'random') {
+    try {
+      computeBudget(bertParameterSpec(config), cfg.keepRatio)
+    } catch (e) {
+      throw new JobInputError((e as Error).message)
+    }
+  }
+}
+
+/** selectMask's options for a job's settings. */
+export function selectionOptions(
+  cfg: RunJobConfig,
+  model: BertForSequenceClassification,
+  tokenizer: BertTokenizer,
+  examples: readonly Example[],
+  datasetSha256: string,
+  hooks: Pick<SelectMaskOptions, 'onProgress' | 'onIrdRound' | 'shouldCancel'>
+): SelectMaskOptions {
+  return {
+    method: cfg.method,
+    model,
+    examples,
+    tokenizer,
+    maxLength: cfg.maxLength,
+    keepRatio: cfg.keepRatio,
+    nSamples: Math.min(cfg.nSamples, examples.length),
+    seed: cfg.seed,
+    fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
+    ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
+    batchSize: cfg.fisher.batchSize,
+    workers: cfg.workers,
+    datasetSha256,
+    ...hooks
+  }
+}
+
+export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks): Promise<JobResult> {
+  const emit = (e: JobEvent) => hooks.onEvent?.(e)
+  // ---- everything checkable before the run exists
+  emit({ phase: 'load', message: 'reading model and data' })
+  const { loaded, tokenizer } = openModelFolder(cfg.modelDir, cfg.task, cfg.seed)
   const trainSet = await hooks.loadData(cfg.trainFile, cfg.task, 'train')
   if (!trainSet.hasLabels) throw new JobInputError(`${cfg.trainFile} has no labels: training data needs them`)
   const devSet = cfg.devFile ? await hooks.loadData(cfg.devFile, cfg.task, 'dev', trainSet.labelNames) : undefined
   if (devSet && !devSet.hasLabels) throw new JobInputError(`${cfg.devFile} has no labels: evaluation data needs them`)
-  let examples = trainSet.examples
-  if (cfg.maxTrainExamples !== null && examples.length > cfg.maxTrainExamples) {
-    const idx = new Rng(cfg.seed ^ 0x5eed).sample(examples.length, cfg.maxTrainExamples).sort((a, b) => a - b)
-    examples = idx.map((i) => trainSet.examples[i])
-  }
+  const examples = trainSubset(trainSet.examples, cfg)
   const needsSamples = cfg.method === 'fish' || cfg.method === 'ird'
-  if (needsSamples && cfg.nSamplesExplicit && cfg.nSamples > examples.length) {
-    throw new JobInputError(`--samples ${cfg.nSamples} is larger than the training data (${examples.length} examples${cfg.maxTrainExamples !== null ? ` after --max-train ${cfg.maxTrainExamples}` : ''})`)
-  }
-  const model = BertForSequenceClassification.fromState(loaded.config, loaded.state)
-  if (!cfg.maskDir && (cfg.method === 'fish' || cfg.method === 'ird' || cfg.method === 'random')) {
-    try {
-      computeBudget(model.spec, cfg.keepRatio)
-    } catch (e) {
-      model.dispose()
-      throw new JobInputError((e as Error).message)
-    }
-  }
-
+  checkSelectionInputs(cfg, loaded.config, examples.length)
   let reused: LoadedMask | undefined
   if (cfg.maskDir) {
     try {
       reused = loadMask(cfg.maskDir, loaded.config)
     } catch (e) {
-      model.dispose()
       throw new JobInputError(`--mask ${cfg.maskDir}: ${(e as Error).message}`)
     }
   }
+  const model = BertForSequenceClassification.fromState(loaded.config, loaded.state)
 
   // ---- the run
   const run = store.create({
@@ -178,24 +212,13 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       log('selected', { k: reused.sidecar.budgets.k, trainable: count, effectiveRatio: count / countParameters(loaded.config), gradientEvaluations: 0, notes })
     } else {
       log('select', { message: `selecting the ${cfg.method} mask`, runId: run.id })
-      const selection = await selectMask({
-        method: cfg.method,
-        model,
-        examples,
-        tokenizer,
-        maxLength: cfg.maxLength,
-        keepRatio: cfg.keepRatio,
-        nSamples: Math.min(cfg.nSamples, examples.length),
-        seed: cfg.seed,
-        fisher: { variant: cfg.fisher.variant, power: cfg.fisher.power },
-        ird: { poolFactor: cfg.ird.poolFactor, alphaS: cfg.ird.alphaS, alphaP: cfg.ird.alphaP, maxRounds: cfg.ird.maxRounds ?? undefined },
-        batchSize: cfg.fisher.batchSize,
-        workers: cfg.workers,
-        datasetSha256: trainSet.sha256,
-        shouldCancel: hooks.shouldCancel,
-        onProgress: (p) => emit({ phase: p.phase, done: p.done, total: p.total, round: p.round }),
-        onIrdRound: (r) => log('ird-round', { round: r })
-      })
+      const selection = await selectMask(
+        selectionOptions(cfg, model, tokenizer, examples, trainSet.sha256, {
+          shouldCancel: hooks.shouldCancel,
+          onProgress: (p) => emit({ phase: p.phase, done: p.done, total: p.total, round: p.round }),
+          onIrdRound: (r) => log('ird-round', { round: r })
+        })
+      )
       saveMask(run.path('mask'), selection.mask, toSidecarInput(selection, { datasetName: trainSet.name, datasetRows: examples.length }), loaded.config)
       run.writeJson('fisher-stats.json', selection.stats)
       Object.assign(run.summary, { k: selection.k, trainable: selection.maskCount })

@@ -65,7 +65,7 @@ export function encodeExamples(tokenizer: BertTokenizer, examples: readonly Exam
  * Split `positions` (indices into samples) into batches of at most batchSize after sorting them by
  * length (stable: equal lengths keep their order), so each batch pads little.
  */
-export function lengthBuckets(samples: readonly EncodedSample[], positions: readonly number[], batchSize: number): number[][] {
+export function lengthBuckets(samples: readonly { inputIds: ArrayLike<number> }[], positions: readonly number[], batchSize: number): number[][] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, found ${batchSize}`)
   const sorted = [...positions].sort((a, b) => samples[a].inputIds.length - samples[b].inputIds.length || a - b)
   const out: number[][] = []
