@@ -6,7 +6,6 @@
  */
 import { resolve } from 'node:path'
 import { availableParallelism, cpus, totalmem } from 'node:os'
-import { describeBackend, initBackend, type BackendName } from '../engine/backend'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,9 +15,9 @@ import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
 import { BertTokenizer } from '../engine/tokenizer'
 import { TASK_NAMES, getTask, type TaskName } from '../engine/data'
-import { checkSelectionInputs, JobInputError, openModelFolder, runJob, selectionOptions, trainSubset, type JobHooks, type RunJobConfig } from '../engine/jobs/run-job'
+import { checkSelectionInputs, JobInputError, openModelFolder, runJob, selectionOptions, trainSubset, type RunJobConfig } from '../engine/jobs/run-job'
 import { saveMask } from '../engine/mask'
-import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type IrdRound, type SelectionMethod } from '../engine/selection'
+import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type SelectionMethod } from '../engine/selection'
 import { predictLogits, type TextRow } from '../engine/eval/predict'
 import { BertForSequenceClassification } from '../engine/model/bert'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
@@ -28,30 +27,10 @@ import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
 import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
 import { Progress } from './progress'
+import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
+import { extraCommands } from './commands'
+import { installSigint, isCancelRequested, jobHooks, startBackend } from './job-support'
 
-const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
-const RUNS_FLAG: FlagSpec = { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }
-
-/** Cancellation: the first Ctrl-C asks work to stop at the next batch boundary, the second exits at once. */
-let cancelRequested = false
-function installSigint(progress: Progress): void {
-  process.on('SIGINT', () => {
-    if (cancelRequested) process.exit(130)
-    cancelRequested = true
-    progress.log('cancelling at the next batch boundary (Ctrl-C again to quit at once)…')
-  })
-}
-
-async function startBackend(flags: Flags, progress: Progress): Promise<string> {
-  try {
-    const info = await initBackend({ force: flags.backend as BackendName | 'auto' })
-    const text = describeBackend(info)
-    progress.log(`backend: ${text}`)
-    return info.name
-  } catch (e) {
-    throw new CliError((e as Error).message)
-  }
-}
 
 /** Logits for rows with the command's --batch-size/--max-length, a progress bar and Ctrl-C; null if cancelled. */
 async function predictRows(
@@ -66,17 +45,12 @@ async function predictRows(
     batchSize: Number(flags['batch-size']),
     maxLength: Number(flags['max-length']),
     onProgress: (done, total) => progress.update({ phase, done, total }),
-    shouldCancel: () => cancelRequested
+    shouldCancel: () => isCancelRequested()
   })
   progress.end()
   return logits
 }
 
-interface Command {
-  summary: string
-  flags: Record<string, FlagSpec>
-  run(flags: Flags, progress: Progress): Promise<number>
-}
 
 const SELECT_FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string', help: 'Hugging Face model folder (config.json, vocab.txt, model.safetensors)', metavar: 'DIR' },
@@ -132,41 +106,6 @@ function jobConfig(flags: Flags, backend: string): RunJobConfig {
   }
 }
 
-const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)} %` : '–')
-
-/** One readable line for the job's milestone events; progress events (done/total) draw the bar. */
-function describeJobEvent(e: Record<string, unknown>): string | null {
-  switch (e.phase) {
-    case 'ird-round': {
-      const r = e.round as IrdRound
-      return `IRD round ${r.round}: samples ${r.samplesBefore} → ${r.samplesAfter} (score mass kept ${pct(r.sampleMassKept)}), parameters ${r.paramsBefore} → ${r.paramsAfter} (Fisher mass kept ${pct(r.paramMassKept)}), overlap with FISH ${pct(r.fishOverlap.fractionOfFish)}${r.cut ? ', cut to the budgets' : ''}`
-    }
-    case 'selected':
-      return `mask: k = ${e.k}, ${e.trainable} trainable entries (${pct(e.effectiveRatio)} of the model), ${e.gradientEvaluations} per-sample gradients${(e.notes as string[] | undefined)?.length ? `; ${(e.notes as string[]).join('; ')}` : ''}`
-    case 'eval': {
-      const m = Object.entries((e.metrics as Record<string, number>) ?? {}).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
-      return `epoch ${e.epoch}/${e.epochs}: dev ${m || `loss ${Number(e.evalLoss).toFixed(4)}`}`
-    }
-    case 'select':
-    case 'load':
-      return String(e.message ?? e.phase)
-    default:
-      return null
-  }
-}
-
-function jobHooks(progress: Progress, json: boolean): JobHooks {
-  return {
-    loadData: (file, task, split, labelNames) => loadTaskData(file, task, split, labelNames),
-    onEvent: (e) => {
-      if (json || e.total !== undefined) return progress.update(e)
-      const line = describeJobEvent(e)
-      if (line) progress.log(line)
-    },
-    shouldCancel: () => cancelRequested
-  }
-}
-
 /** Flags of the commands that run a model: a saved run or a model folder, batching, backend. */
 const TARGET_FLAGS: Record<string, FlagSpec> = {
   run: { type: 'string', help: 'a saved run (id or unique prefix): its base model + trained delta', metavar: 'ID' },
@@ -178,7 +117,7 @@ const TARGET_FLAGS: Record<string, FlagSpec> = {
   backend: BACKEND_FLAG
 }
 
-const commands: Record<string, Command> = {
+const coreCommands: Record<string, Command> = {
   run: {
     summary: 'select a mask, fine-tune the masked entries, evaluate on dev; recorded as a run',
     flags: {
@@ -241,7 +180,7 @@ const commands: Record<string, Command> = {
         try {
           sel = await selectMask(
             selectionOptions(cfg, model, tokenizer, examples, data.sha256, {
-              shouldCancel: () => cancelRequested,
+              shouldCancel: () => isCancelRequested(),
               onProgress: (p) => progress.update({ phase: p.phase, done: p.done, total: p.total })
             })
           )
@@ -363,7 +302,7 @@ const commands: Record<string, Command> = {
       }
       const results = []
       for (const m of models) {
-        if (cancelRequested) return 130
+        if (isCancelRequested()) return 130
         progress.update({ phase: `bench ${m.name}`, message: 'measuring…' })
         results.push(await benchModel(m, { seqLen: Number(flags.seq), minSeconds: Number(flags.seconds) }))
       }
@@ -452,6 +391,8 @@ const commands: Record<string, Command> = {
     }
   }
 }
+
+const commands: Record<string, Command> = { ...coreCommands, ...extraCommands }
 
 function mainUsage(): string {
   const rows = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`)

@@ -1,0 +1,7 @@
+/**
+ * Commands beyond the core ones (run, mask, init-model, list, compare, bench, eval, predict): one file each
+ * under this folder, merged here. Add one import and one spread per file.
+ */
+import type { CommandTable } from '../command'
+
+export const extraCommands: CommandTable = {}
