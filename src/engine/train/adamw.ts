@@ -74,6 +74,29 @@ export class SparseAdamW {
     return 8 * this.size
   }
 
+  /** The optimizer state for a checkpoint: live views of m and v (copy them if training goes on before they are written). */
+  exportState(): { step: number; m: Float32Array[]; v: Float32Array[] } {
+    return { step: this.stepCount, m: this.m, v: this.v }
+  }
+
+  /** Put checkpointed state back (same groups, same lengths); the values themselves belong to the groups. */
+  importState(st: { step: number; m: Float32Array[]; v: Float32Array[] }): void {
+    if (!Number.isInteger(st.step) || st.step < 0) throw new Error(`AdamW state: step must be a non-negative integer, got ${st.step}`)
+    if (st.m.length !== this.groups.length || st.v.length !== this.groups.length) {
+      throw new Error(`AdamW state holds ${st.m.length} moment tensors for ${this.groups.length} groups`)
+    }
+    this.groups.forEach((g, i) => {
+      if (st.m[i].length !== g.values.length || st.v[i].length !== g.values.length) {
+        throw new Error(`AdamW state for "${g.name}" has ${st.m[i].length}/${st.v[i].length} entries, expected ${g.values.length}`)
+      }
+    })
+    this.groups.forEach((_, i) => {
+      this.m[i].set(st.m[i])
+      this.v[i].set(st.v[i])
+    })
+    this.stepCount = st.step
+  }
+
   /**
    * One AdamW step with learning rate `lr`. grads[i] holds the (already masked and clipped) gradient of
    * groups[i]'s entries, same length.

@@ -3,6 +3,7 @@
  * deltas. Must not: add logic.
  */
 export { train, type EpochSummary, type EvalResult, type TrainEvent, type TrainOptions, type TrainResult, type TrainStatus } from './trainer'
+export { TRAIN_CHECKPOINT_VERSION, fingerprintMismatch, type CheckpointPolicy, type TrainCheckpoint, type TrainFingerprint, type TrainPosition } from './checkpoint'
 export { SparseAdamW, clipGradNorm, type AdamWGroup, type AdamWOptions } from './adamw'
 export { linearScheduleFactor, linearScheduleLr, resolveWarmupSteps } from './schedule'
 export { MaskedParams, maskSize, validateMask, type MaskedSlot, type TrainMask } from './masked-params'

@@ -12,6 +12,10 @@
  * Reproducible: the shuffle order of every epoch and every step's dropout seed come from `seed`.
  * Cancellation is checked before every batch (training and evaluation): a cancelled run leaves the model
  * with the weights of its last completed step. Every tensor made for a step is disposed within it.
+ * Resumable: with a checkpoint policy the trainer hands its whole state (checkpoint.ts) to a save
+ * callback every N steps, after each epoch and on cancel; train({ resume }) on the base model continues
+ * from such a state and reaches bit for bit the weights, losses and metrics of the uninterrupted run
+ * (same backend, same worker count).
  * Must not: read or write files, or choose the mask.
  */
 import * as tf from '@tensorflow/tfjs'
@@ -20,6 +24,7 @@ import { GLUE_TASK_INFO, parseGlueTask, taskMetrics, type GlueTask, type MetricN
 import { Rng } from '../util/rng'
 import { SparseAdamW, clipGradNorm } from './adamw'
 import { collate, encodeData, epochBatches, type EncodedSet, type TrainData } from './batches'
+import { TRAIN_CHECKPOINT_VERSION, fingerprintMismatch, fnv1a, type CheckpointPolicy, type TrainCheckpoint, type TrainFingerprint } from './checkpoint'
 import { GradWorkerPool } from './grad-pool'
 import { MaskedParams, type TrainMask } from './masked-params'
 import { linearScheduleLr, resolveWarmupSteps } from './schedule'
@@ -82,11 +87,19 @@ export interface TrainOptions {
   shouldCancel?: () => boolean
   /** Minimum time between two 'step' events; default 100 ms (at most ~10 per second). */
   eventIntervalMs?: number
+  /** Hand the resumable state to a save callback (every N steps, after epochs, on cancel). */
+  checkpoint?: CheckpointPolicy
+  /**
+   * Continue from a checkpoint of a run with the same settings (else an error names the difference).
+   * `model` must hold the base weights the interrupted run started from: the checkpoint's values replace
+   * the masked entries.
+   */
+  resume?: TrainCheckpoint
 }
 
 /** JSON-serialisable progress event. 'phase' marks every phase change; 'step' is throttled. */
 export interface TrainEvent {
-  type: 'phase' | 'step' | 'eval' | 'done'
+  type: 'phase' | 'step' | 'eval' | 'checkpoint' | 'done'
   phase: 'train' | 'eval' | 'done'
   /** 1-based epoch. */
   epoch: number
@@ -110,6 +123,8 @@ export interface TrainEvent {
   evalLoss?: number
   /** 'done'. */
   status?: TrainStatus
+  /** 'checkpoint': the position saved; 'phase' after a resume: where training continues. */
+  resumedFrom?: number
 }
 
 export type TrainStatus = 'completed' | 'cancelled'
@@ -154,6 +169,10 @@ export interface TrainResult {
   optimizerStateBytes: number
   elapsedMs: number
   stepsPerSec: number
+  /** The optimizer step training continued from (resume), else 0. */
+  resumedFromStep: number
+  /** Checkpoints saved by this call. */
+  checkpointsSaved: number
 }
 
 const DEFAULT_NO_DECAY = (name: string) => name.endsWith('.bias') || name.endsWith('LayerNorm.weight')
@@ -219,8 +238,55 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     params.slots.map((s) => ({ name: s.name, values: s.values, decay: !noDecay(s.name) })),
     { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps, weightDecay: opts.weightDecay }
   )
-  const shuffleRng = new Rng(seed)
-  const dropoutRng = new Rng((seed ^ 0x5bd1e995) >>> 0)
+  let shuffleRng = new Rng(seed)
+  let dropoutRng = new Rng((seed ^ 0x5bd1e995) >>> 0)
+  const workers = Math.max(0, Math.floor(opts.workers ?? 0))
+  const fingerprint: TrainFingerprint = {
+    trainRows: trainSet.rows.length,
+    trainHash: encodedHash(trainSet),
+    devRows: devSet?.rows.length ?? 0,
+    batchSize,
+    epochs,
+    totalSteps,
+    warmupSteps,
+    lr,
+    seed,
+    maxLength,
+    padding: padTo === 'longest' ? 'longest' : 'max_length',
+    bucketByLength: opts.bucketByLength === true,
+    maxGradNorm,
+    weightDecay: opt.weightDecay,
+    beta1: opt.beta1,
+    beta2: opt.beta2,
+    eps: opt.eps,
+    workers: workers > 1 ? workers : 0,
+    slots: params.slots.map((s) => [s.name, s.values.length])
+  }
+  // ---- resume: the masked values, AdamW state, RNGs and position of the checkpoint
+  const ck = opts.resume
+  if (ck) {
+    try {
+      if (ck.version !== TRAIN_CHECKPOINT_VERSION) throw new Error(`checkpoint version ${String(ck.version)} is not supported (this engine reads version ${TRAIN_CHECKPOINT_VERSION})`)
+      const diff = fingerprintMismatch(ck.fingerprint, fingerprint)
+      if (diff) throw new Error(`cannot resume: ${diff}`)
+      params.slots.forEach((s, i) => {
+        const c = ck.slots[i]
+        const same = c.name === s.name && (c.indices === null ? s.indices === null || s.indices.length === s.size : s.indices !== null && c.indices.length === s.indices.length && c.indices.every((x, j) => x === s.indices![j]))
+        if (!same) throw new Error(`cannot resume: the checkpoint's trainable entries of "${c.name}" differ from this run's mask`)
+      })
+      params.restore(ck.values)
+      params.writeBack()
+      opt.importState(ck.adam)
+      if (!(ck.epoch >= 1 && ck.epoch <= epochs + 1 && ck.batch >= 0 && ck.step >= 0 && ck.step <= totalSteps)) {
+        throw new Error(`cannot resume: checkpoint position epoch ${ck.epoch}, batch ${ck.batch}, step ${ck.step} is outside this run (${epochs} epochs, ${totalSteps} steps)`)
+      }
+      shuffleRng = Rng.fromState(ck.shuffleRng)
+      dropoutRng = Rng.fromState(ck.dropoutRng)
+    } catch (e) {
+      params.dispose()
+      throw e
+    }
+  }
   const wantGrad = (n: string) => params.has(n)
   const sparseGradients = opts.sparseGradients ?? true
   let pool: GradWorkerPool | null = null
@@ -239,16 +305,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
 
-  let step = 0
-  let samplesDone = 0
-  let epochsCompleted = 0
+  let step = ck?.step ?? 0
+  let samplesDone = ck?.timing.samplesDone ?? 0
+  const summaries: EpochSummary[] = ck ? ck.summaries.map((x) => ({ ...x })) : []
+  let epochsCompleted = summaries.length
   let status: TrainStatus = 'completed'
-  const summaries: EpochSummary[] = []
-  let best: EvalResult | null = null
-  let bestSnap: Float32Array[] | null = null
-  let trainMs = 0
-  let evalMs = 0
-  let evalRuns = 0
+  let best: EvalResult | null = ck?.best ?? null
+  let bestSnap: Float32Array[] | null = ck?.bestValues ? ck.bestValues.map((v) => Float32Array.from(v)) : null
+  let trainMs = ck?.timing.trainMs ?? 0
+  let evalMs = ck?.timing.evalMs ?? 0
+  let evalRuns = ck?.timing.evalRuns ?? 0
+  let checkpointsSaved = 0
+  const resumedFromStep = step
   let lastEmit = -Infinity
   let pendingLoss = 0
   let pendingSteps = 0
@@ -266,15 +334,71 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const cancelled = () => opts.shouldCancel?.() === true
 
+  const policy = opts.checkpoint
+  const everySteps = policy?.everySteps && policy.everySteps > 0 ? Math.floor(policy.everySteps) : 0
+  const atEpochEnd = policy !== undefined && policy.atEpochEnd !== false
+  let epochLoss = ck?.epochLoss ?? 0
+  let epochSteps = ck?.epochSteps ?? 0
+  /** The state as a checkpoint at position (epoch, batch); batches = the epoch's order when batch > 0. */
+  let epochStartShuffle = shuffleRng.state()
+  const save = async (epoch: number, batch: number, batches: Int32Array[] | null) => {
+    if (!policy) return
+    const adam = opt.exportState()
+    let order: Int32Array | null = null
+    let sizes: number[] | null = null
+    if (batch > 0 && batches) {
+      sizes = batches.map((b) => b.length)
+      order = new Int32Array(sizes.reduce((a, b) => a + b, 0))
+      let o = 0
+      for (const b of batches) {
+        order.set(b, o)
+        o += b.length
+      }
+    }
+    await policy.save({
+      version: TRAIN_CHECKPOINT_VERSION,
+      fingerprint,
+      step,
+      epoch,
+      batch,
+      // batch 0: the epoch's shuffle is still to be drawn
+      shuffleRng: batch > 0 || batches === null ? shuffleRng.state() : epochStartShuffle,
+      dropoutRng: dropoutRng.state(),
+      order,
+      batchSizes: sizes,
+      epochLoss: batch > 0 ? epochLoss : 0,
+      epochSteps: batch > 0 ? epochSteps : 0,
+      summaries,
+      best,
+      slots: params.slots.map((x) => ({ name: x.name, shape: x.shape, indices: x.indices })),
+      values: params.slots.map((x) => x.values),
+      adam: { step: adam.step, m: adam.m, v: adam.v },
+      bestValues: bestSnap,
+      timing: { trainMs, evalMs, evalRuns, samplesDone }
+    })
+    checkpointsSaved++
+    emit({ type: 'checkpoint', phase: 'train', epoch: Math.min(epoch, epochs), resumedFrom: step })
+  }
+
   try {
-    outer: for (let epoch = 1; epoch <= epochs; epoch++) {
-      emit({ type: 'phase', phase: 'train', epoch })
-      const batches = epochBatches(trainLengths, batchSize, shuffleRng, opts.bucketByLength === true)
-      let epochLoss = 0
-      let epochSteps = 0
-      for (let bi = 0; bi < batches.length; bi++) {
+    outer: for (let epoch = ck?.epoch ?? 1; epoch <= epochs; epoch++) {
+      emit({ type: 'phase', phase: 'train', epoch, ...(ck && epoch === ck.epoch ? { resumedFrom: ck.step } : {}) })
+      let batches: Int32Array[]
+      let firstBatch = 0
+      if (ck && epoch === ck.epoch && ck.batch > 0) {
+        batches = unflatten(ck.order, ck.batchSizes, trainSet.rows.length)
+        if (ck.batch > batches.length) throw new Error(`cannot resume: the checkpoint is at batch ${ck.batch} of an epoch with ${batches.length} batches`)
+        firstBatch = ck.batch
+      } else {
+        epochStartShuffle = shuffleRng.state()
+        batches = epochBatches(trainLengths, batchSize, shuffleRng, opts.bucketByLength === true)
+        epochLoss = 0
+        epochSteps = 0
+      }
+      for (let bi = firstBatch; bi < batches.length; bi++) {
         if (cancelled()) {
           status = 'cancelled'
+          if (policy && policy.onCancel !== false && (!ck || step > ck.step || bi > firstBatch)) await save(epoch, bi, batches)
           break outer
         }
         const ts = performance.now()
@@ -289,6 +413,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         pendingLoss += loss
         pendingSteps++
         trainMs += performance.now() - ts
+        // a checkpoint on the epoch's last batch would be replaced by the epoch-end one at once
+        if (everySteps > 0 && step % everySteps === 0 && !(atEpochEnd && bi === batches.length - 1)) await save(epoch, bi + 1, batches)
         const now = performance.now()
         if (now - lastEmit >= intervalMs || bi === batches.length - 1) {
           lastEmit = now
@@ -315,6 +441,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         evalRuns++
         if (r === null) {
           status = 'cancelled'
+          if (policy && policy.onCancel !== false) await save(epoch, batches.length, batches)
           summaries.push({ epoch, step, trainLoss: epochLoss / Math.max(1, epochSteps), eval: null })
           break
         }
@@ -327,6 +454,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       summaries.push({ epoch, step, trainLoss: epochLoss / Math.max(1, epochSteps), eval: ev })
       epochsCompleted++
+      if (atEpochEnd) await save(epoch + 1, 0, null)
     }
     let restoredBest = false
     if (opts.restoreBest && bestSnap && status === 'completed') {
@@ -351,7 +479,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       trainableEntries: params.size,
       optimizerStateBytes: opt.stateBytes,
       elapsedMs: Math.round(totalMs),
-      stepsPerSec: step / Math.max(1e-9, trainMs / 1000)
+      stepsPerSec: (step - resumedFromStep) / Math.max(1e-9, trainMs / 1000),
+      resumedFromStep,
+      checkpointsSaved
     }
   } finally {
     params.dispose()
@@ -454,6 +584,33 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     return { epoch, step, loss: labelled > 0 ? lossSum / labelled : NaN, metrics, main, predictions }
   }
+}
+
+/** A checkpoint's flattened epoch order back into batches, checked against the training set. */
+function unflatten(order: Int32Array | null, sizes: number[] | null, rows: number): Int32Array[] {
+  if (!order || !sizes) throw new Error('cannot resume: the checkpoint is inside an epoch but holds no data order')
+  const total = sizes.reduce((a, b) => a + b, 0)
+  if (total !== order.length || order.length !== rows) throw new Error(`cannot resume: the checkpoint's data order covers ${order.length} rows, the training set has ${rows}`)
+  const out: Int32Array[] = []
+  let o = 0
+  for (const n of sizes) {
+    out.push(order.slice(o, o + n))
+    o += n
+  }
+  return out
+}
+
+/** FNV-1a of the encoded training set (token ids, types, labels, in order). */
+function encodedHash(set: EncodedSet): string {
+  let h = 0x811c9dc5
+  set.rows.forEach((r, i) => {
+    h = fnv1a([r.ids.length], h)
+    h = fnv1a(r.ids, h)
+    h = fnv1a(r.types, h)
+    const y = set.labels[i]
+    h = fnv1a(new Uint32Array(new Float64Array([y ?? NaN]).buffer), h)
+  })
+  return h.toString(16).padStart(8, '0')
 }
 
 /** Is a better than b? Higher main score (NaN counts as worst), else lower dev loss. */

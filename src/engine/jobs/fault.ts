@@ -1,0 +1,43 @@
+/**
+ * Fault injection for crash-safety tests: named points in the job (Fisher, selection, mask write,
+ * training steps, checkpoint writes, result writes) where a test process can make the engine die or fail
+ * on purpose, so that every way a run can stop is exercised with a real run.
+ *
+ *   IRD_FAULT=<point>[@<n>][:<mode>]     e.g. IRD_FAULT=train-step@3   IRD_FAULT=checkpoint-swap@2:oom
+ *
+ * The n-th time (default the first) the process reaches <point>, mode `kill` (default) sends itself
+ * SIGKILL — no cleanup, no exit handlers, as a crash or the OOM killer — and mode `oom` throws the
+ * RangeError V8 throws when an ArrayBuffer cannot be allocated. Several specs may be given, comma-separated.
+ * Without IRD_FAULT every point is a no-op (one environment lookup).
+ * Must not: be reached by anything but the job's own code paths, or do anything unless IRD_FAULT names it.
+ */
+
+const counts = new Map<string, number>()
+
+export const FAULT_POINTS = [
+  'fisher', // a Fisher / selection progress event
+  'mask-write', // between mask.safetensors and mask.json
+  'selected', // after the mask and fisher-stats.json are written
+  'train-step', // after an optimizer step
+  'checkpoint-state', // checkpoint: state file written, manifest not yet
+  'checkpoint-manifest', // checkpoint: new folder complete, not yet in place
+  'checkpoint-swap', // checkpoint: old folder moved aside, new one not yet renamed in
+  'predictions', // before predictions-dev.jsonl
+  'delta', // before delta.safetensors
+  'results', // before results.json
+  'finish' // results.json written, status not yet "completed"
+] as const
+export type FaultPoint = (typeof FAULT_POINTS)[number]
+
+export function faultPoint(point: FaultPoint): void {
+  const spec = process.env.IRD_FAULT
+  if (!spec) return
+  const n = (counts.get(point) ?? 0) + 1
+  counts.set(point, n)
+  for (const part of spec.split(',')) {
+    const m = /^([a-z-]+)(?:@(\d+))?(?::(kill|oom))?$/.exec(part.trim())
+    if (!m || m[1] !== point || Number(m[2] ?? 1) !== n) continue
+    if (m[3] === 'oom') throw new RangeError(`Array buffer allocation failed (IRD_FAULT=${part.trim()})`)
+    process.kill(process.pid, 'SIGKILL')
+  }
+}
