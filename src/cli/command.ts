@@ -8,7 +8,9 @@ import type { Progress } from './progress'
 export interface Command {
   summary: string
   flags: Record<string, FlagSpec>
-  run(flags: Flags, progress: Progress): Promise<number>
+  /** Usage of positional arguments (e.g. "<kind>"); commands without it refuse them. */
+  positional?: string
+  run(flags: Flags, progress: Progress, positional: string[]): Promise<number>
 }
 
 export type CommandTable = Record<string, Command>

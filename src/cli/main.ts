@@ -411,16 +411,16 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(usage(name, cmd.summary, cmd.flags))
+    process.stdout.write(usage(cmd.positional ? `${name} ${cmd.positional}` : name, cmd.summary, cmd.flags))
     return 0
   }
   let progress = new Progress(false)
   try {
     const { flags, positional } = parseArgs(rest, cmd.flags, name)
-    if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" for "${name}" (options start with --)`)
+    if (positional.length && !cmd.positional) throw new UsageError(`unexpected argument "${positional[0]}" for "${name}" (options start with --)`)
     progress = new Progress(Boolean(flags.json))
     installSigint(progress)
-    return await cmd.run(flags, progress)
+    return await cmd.run(flags, progress, positional)
   } catch (e) {
     progress.end()
     if (e instanceof UsageError) {

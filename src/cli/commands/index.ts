@@ -3,5 +3,6 @@
  * under this folder, merged here. Add one import and one spread per file.
  */
 import type { CommandTable } from '../command'
+import { exportCommands } from './export'
 
-export const extraCommands: CommandTable = {}
+export const extraCommands: CommandTable = { ...exportCommands }

@@ -92,18 +92,47 @@ function safeTask(t: string): boolean {
   }
 }
 
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+/**
+ * RFC 4180: a cell holding a comma, a double quote, CR or LF, or leading/trailing spaces is quoted, with
+ * inner quotes doubled. Lines end in CRLF, as the RFC says (every reader takes it).
+ */
+export function csvCell(s: string): string {
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-function latexCell(s: string): string {
-  return s.replace(/\\/g, '\\textbackslash{}').replace(/([&%$#_{}])/g, '\\$1').replace(/~/g, '\\textasciitilde{}').replace(/\^/g, '\\textasciicircum{}')
+const LATEX_SPECIAL: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '&': '\\&',
+  '%': '\\%',
+  $: '\\$',
+  '#': '\\#',
+  _: '\\_',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+  '<': '\\textless{}',
+  '>': '\\textgreater{}',
+  '|': '\\textbar{}',
+  '–': '--',
+  '\n': ' ',
+  '\r': ' '
+}
+
+/** Every LaTeX special character escaped in one pass (so an escape's own braces are never re-escaped). */
+export function latexCell(s: string): string {
+  return s.replace(/[\\&%$#_{}~^<>|–\r\n]/g, (c) => LATEX_SPECIAL[c])
+}
+
+/** A Markdown table cell: pipes and backslashes escaped, line breaks as spaces. */
+export function markdownCell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n|\r/g, ' ')
 }
 
 export function renderTable(t: Table, format: TableFormat): string {
   switch (format) {
     case 'csv':
-      return [t.header, ...t.rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n'
+      return [t.header, ...t.rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
     case 'latex': {
       const cols = t.header.map((_, i) => (i < 3 ? 'l' : 'r')).join('')
       const lines = [
@@ -118,7 +147,7 @@ export function renderTable(t: Table, format: TableFormat): string {
       return lines.join('\n') + '\n'
     }
     case 'markdown': {
-      const esc = (s: string) => s.replace(/\|/g, '\\|')
+      const esc = markdownCell
       return [
         `| ${t.header.map(esc).join(' | ')} |`,
         `|${t.header.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`,

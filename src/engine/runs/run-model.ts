@@ -37,10 +37,16 @@ export function readDelta(file: string, base: StateDict): SparseDelta {
   const { tensors } = readSafetensors(file)
   const delta: SparseDelta = new Map()
   for (const [key, t] of tensors) {
-    if (!key.endsWith('.delta_values')) continue
+    if (key.endsWith('.delta_indices')) {
+      if (!tensors.has(`${key.slice(0, -'.delta_indices'.length)}.delta_values`)) throw new Error(`${file}: tensor "${key}" has no matching ".delta_values" tensor`)
+      if (t.dtype !== 'I32' || t.shape.length !== 1) throw new Error(`${file}: tensor "${key}" must be 1-D I32 flat indices, found ${t.dtype} [${t.shape.join(', ')}]`)
+      continue
+    }
+    if (!key.endsWith('.delta_values')) throw new Error(`${file}: tensor "${key}" is neither "<parameter>.delta_values" nor "<parameter>.delta_indices"`)
     const name = key.slice(0, -'.delta_values'.length)
     const b = base.get(name)
     if (!b) throw new Error(`${file}: the delta names "${name}", which the base model lacks`)
+    if (t.dtype !== 'F32') throw new Error(`${file}: tensor "${key}" must be F32, found ${t.dtype}`)
     const idx = tensors.get(`${name}.delta_indices`)
     const values = toFloat32(t)
     if (!idx) delta.set(name, { shape: b.shape, indices: 'all', values })

@@ -1,0 +1,222 @@
+/**
+ * Run bundles: one zip with everything a run recorded (config, status, summary, event log, results,
+ * mask, delta, Fisher statistics, dev predictions), which another installation imports into its own
+ * run store.
+ *
+ * Layout: `bundle.json` ({format "ird-studio-run-bundle", version, run id, created, files: {name: {bytes,
+ * sha256}}}) and the run's files under `run/`. The base model is not included (it is usually a public
+ * checkpoint); the importing side needs it at the recorded modelDir, or a model folder it points at.
+ *
+ * Owns: writing bundles, and importing them with every check made before the run appears: entry names
+ * (no path traversal), size caps, the manifest's hashes, JSON and safetensors validity, the run id
+ * (a collision gets a fresh id, never overwrites). The run folder appears atomically or not at all.
+ * Must not: import a run that is still running, or write outside the store's root.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeFileAtomic, writeFolderAtomicSync } from '../io/atomic'
+import { readSafetensors } from '../io/safetensors'
+import { parseJsonStrict } from '../io/strict-json'
+import { RunStoreError, type RunStore, type RunSummary, type StatusFile } from '../runs/store'
+import { ExportError } from './artifacts'
+import { resolveExportPath, unsafeRelativeName } from './paths'
+import { readZipSafe, writeZipAtomic, ZipError, type ZipLimits } from './zip'
+
+export const BUNDLE_FORMAT = 'ird-studio-run-bundle'
+export const BUNDLE_VERSION = 1
+const MANIFEST = 'bundle.json'
+const PREFIX = 'run/'
+
+export interface BundleManifest {
+  format: typeof BUNDLE_FORMAT
+  version: number
+  run: string
+  createdAt: string
+  files: Record<string, { bytes: number; sha256: string }>
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+/** Files of a run folder, relative, forward slashes; temp files of interrupted atomic writes are skipped. */
+function runFiles(dir: string, rel = ''): string[] {
+  const out: string[] = []
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    if (name.startsWith('.') || /\.tmp-\d+-[0-9a-f]+/.test(name)) continue
+    const r = rel ? `${rel}/${name}` : name
+    const st = statSync(join(dir, r))
+    if (st.isDirectory()) out.push(...runFiles(dir, r))
+    else if (st.isFile()) out.push(r)
+  }
+  return out
+}
+
+/** Write run `runId` as a bundle zip. Returns the manifest. */
+export function exportBundle(store: RunStore, runId: string, out: string, opts: { within?: string; overwrite?: boolean } = {}): BundleManifest {
+  const dest = resolveExportPath(out, opts.within)
+  if (!opts.overwrite && existsSync(dest)) throw new ExportError(`${dest} already exists: choose another name (or overwrite)`)
+  const run = store.open(runId)
+  const status = store.list().find((r) => r.id === run.id)?.status
+  if (status === 'running') throw new ExportError(`run ${run.id} is still running: bundle it when it has finished (or been cancelled)`)
+  const entries: Array<{ name: string; data: Uint8Array }> = []
+  const files: BundleManifest['files'] = {}
+  for (const f of runFiles(run.dir)) {
+    const data = readFileSync(join(run.dir, f))
+    entries.push({ name: PREFIX + f, data })
+    files[f] = { bytes: data.byteLength, sha256: sha256(data) }
+  }
+  const manifest: BundleManifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, run: run.id, createdAt: new Date().toISOString(), files }
+  writeZipAtomic(dest, [{ name: MANIFEST, data: JSON.stringify(manifest, null, 2) + '\n' }, ...entries])
+  return manifest
+}
+
+export class BundleError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly entry?: string
+  ) {
+    super(message)
+    this.name = 'BundleError'
+  }
+}
+
+export interface ImportOptions extends ZipLimits {
+  /** Import under this id instead of the bundle's. */
+  as?: string
+}
+
+export interface ImportResult {
+  id: string
+  /** The id in the bundle. */
+  originalId: string
+  /** True when the bundle's id was taken and a new one was given. */
+  renamed: boolean
+  dir: string
+  files: number
+  /** True when the recorded base model folder exists here (needed for eval, predict and the HF export). */
+  baseModelFound: boolean
+  modelDir: string | null
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+function parseJsonEntry(file: string, name: string, data: Uint8Array): unknown {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data)
+  } catch {
+    throw new BundleError(`${file}: entry "${name}" is not valid UTF-8 text`, file, name)
+  }
+  try {
+    return parseJsonStrict(text, `${file}: entry "${name}"`)
+  } catch (e) {
+    throw new BundleError((e as Error).message, file, name)
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/**
+ * Import a run bundle into `store`. Every check runs before anything is written; the run folder then
+ * appears atomically. A bundle whose id exists already is imported under `<id>-imported-<hex>` (or
+ * `opts.as`), never over the existing run.
+ */
+export function importRunBundle(store: RunStore, bundlePath: string, opts: ImportOptions = {}): ImportResult {
+  const file = resolveExportPath(bundlePath)
+  let entries: Map<string, Uint8Array>
+  try {
+    entries = readZipSafe(file, opts)
+  } catch (e) {
+    if (e instanceof ZipError) throw new BundleError(e.message, file, e.entry)
+    throw e
+  }
+  const mBytes = entries.get(MANIFEST)
+  if (!mBytes) throw new BundleError(`${file}: no ${MANIFEST} in the archive: not an IRD Studio run bundle`, file)
+  const m = parseJsonEntry(file, MANIFEST, mBytes)
+  if (!isObject(m) || m.format !== BUNDLE_FORMAT) throw new BundleError(`${file}: ${MANIFEST} "format" must be "${BUNDLE_FORMAT}"`, file, MANIFEST)
+  if (typeof m.version !== 'number' || m.version > BUNDLE_VERSION) {
+    throw new BundleError(`${file}: bundle version ${JSON.stringify(m.version)} is newer than this IRD Studio reads (${BUNDLE_VERSION}); update IRD Studio`, file, MANIFEST)
+  }
+  if (typeof m.run !== 'string' || !ID_RE.test(m.run) || m.run.includes('..')) {
+    throw new BundleError(`${file}: ${MANIFEST} "run" is ${JSON.stringify(m.run)}, not a valid run id (letters, digits, '.', '_', '-')`, file, MANIFEST)
+  }
+  if (!isObject(m.files)) throw new BundleError(`${file}: ${MANIFEST} "files" must be an object {name: {bytes, sha256}}`, file, MANIFEST)
+  const listed = m.files
+  // Every entry is listed with the right size and hash, and every listed file is present.
+  for (const name of entries.keys()) {
+    if (name === MANIFEST) continue
+    if (!name.startsWith(PREFIX)) throw new BundleError(`${file}: entry "${name}" lies outside run/ (a bundle holds bundle.json and run/…)`, file, name)
+    if (!Object.prototype.hasOwnProperty.call(listed, name.slice(PREFIX.length))) throw new BundleError(`${file}: entry "${name}" is not listed in ${MANIFEST}`, file, name)
+  }
+  for (const [rel, info] of Object.entries(listed)) {
+    const why = unsafeRelativeName(rel)
+    if (why) throw new BundleError(`${file}: ${MANIFEST} lists ${JSON.stringify(rel)}: ${why}`, file, MANIFEST)
+    const data = entries.get(PREFIX + rel)
+    if (!data) throw new BundleError(`${file}: ${MANIFEST} lists "${rel}", which the archive lacks`, file, PREFIX + rel)
+    if (!isObject(info) || typeof info.sha256 !== 'string' || typeof info.bytes !== 'number') throw new BundleError(`${file}: ${MANIFEST} entry "${rel}" must be {bytes, sha256}`, file, MANIFEST)
+    if (data.byteLength !== info.bytes || sha256(data) !== info.sha256) {
+      throw new BundleError(`${file}: entry "${PREFIX}${rel}" does not match the size/SHA-256 in ${MANIFEST} (${data.byteLength} bytes): the bundle is damaged`, file, PREFIX + rel)
+    }
+  }
+  for (const need of ['config.json', 'summary.json', 'status.json']) {
+    if (!entries.has(PREFIX + need)) throw new BundleError(`${file}: the run lacks ${need}; a run bundle holds at least config.json, summary.json and status.json`, file, PREFIX + need)
+  }
+  const config = parseJsonEntry(file, `${PREFIX}config.json`, entries.get(`${PREFIX}config.json`)!)
+  const summary = parseJsonEntry(file, `${PREFIX}summary.json`, entries.get(`${PREFIX}summary.json`)!)
+  const status = parseJsonEntry(file, `${PREFIX}status.json`, entries.get(`${PREFIX}status.json`)!)
+  if (!isObject(config) || !isObject(summary) || !isObject(status)) throw new BundleError(`${file}: config.json, summary.json and status.json must each hold a JSON object`, file)
+  if (typeof summary.task !== 'string' || typeof summary.method !== 'string' || typeof summary.startedAt !== 'string') {
+    throw new BundleError(`${file}: run/summary.json lacks "task", "method" or "startedAt"`, file, `${PREFIX}summary.json`)
+  }
+  const st = (status as unknown as StatusFile).status
+  if (!['completed', 'cancelled', 'failed'].includes(st)) {
+    throw new BundleError(`${file}: run/status.json says ${JSON.stringify(st)}; only finished runs (completed, cancelled, failed) can be imported`, file, `${PREFIX}status.json`)
+  }
+  for (const [name, data] of entries) {
+    if (name.endsWith('.json') && name !== MANIFEST) parseJsonEntry(file, name, data)
+  }
+
+  // The id: the bundle's, the caller's, or a fresh one on collision.
+  const originalId = m.run
+  let id = opts.as ?? originalId
+  try {
+    store.dir(id)
+  } catch (e) {
+    throw new BundleError(`${file}: cannot import as "${id}": ${(e as RunStoreError).message}`, file)
+  }
+  let renamed = false
+  if (existsSync(store.dir(id))) {
+    if (opts.as !== undefined) throw new BundleError(`${file}: a run "${id}" already exists in ${store.root}; choose another id`, file)
+    do id = `${originalId.slice(0, 100)}-imported-${randomBytes(3).toString('hex')}`
+    while (existsSync(store.dir(id)))
+    renamed = true
+  }
+  const newSummary: RunSummary = { ...(summary as unknown as RunSummary), id }
+
+  mkdirSync(store.root, { recursive: true })
+  writeFolderAtomicSync(store.dir(id), (tmp) => {
+    for (const [name, data] of entries) {
+      if (name === MANIFEST) continue
+      const rel = name.slice(PREFIX.length)
+      const target = join(tmp, ...rel.split('/'))
+      const parent = join(tmp, ...rel.split('/').slice(0, -1))
+      if (!existsSync(parent)) mkdirSync(parent, { recursive: true })
+      if (rel === 'summary.json') writeFileAtomic(target, JSON.stringify(newSummary, null, 2) + '\n')
+      else writeFileAtomic(target, data)
+    }
+    // Safetensors are checked where they will live (the reader takes files): a bad one aborts the import.
+    for (const rel of Object.keys(listed)) {
+      if (!rel.endsWith('.safetensors')) continue
+      try {
+        readSafetensors(join(tmp, ...rel.split('/')))
+      } catch (e) {
+        throw new BundleError(`${file}: entry "${PREFIX}${rel}" is not a valid safetensors file: ${(e as Error).message.replace(tmp, `<${id}>`)}`, file, PREFIX + rel)
+      }
+    }
+  })
+  const modelDir = typeof config.modelDir === 'string' ? config.modelDir : null
+  return { id, originalId, renamed, dir: store.dir(id), files: Object.keys(listed).length, baseModelFound: modelDir !== null && existsSync(modelDir), modelDir }
+}
