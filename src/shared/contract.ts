@@ -1,13 +1,25 @@
 /**
- * The one typed contract for every process boundary: renderer ⇄ main (via the preload's `window.api`)
- * and main ⇄ engine process (plain messages).
+ * The one typed contract for every process boundary: renderer ⇄ main (the preload's `window.api` in the
+ * app, a WebSocket in browser mode) and main ⇄ engine process (plain messages).
+ *
+ * Calls (request → Result):
+ *   engine:  info, setBackend, getStatus, restart
+ *   app:     version, info (mode, folders, what this shell can do), pickPath (Electron file dialogs)
+ *   datasets: list, import ({path} | {name, content}), update, remove, preview, detect, validate, stats
+ *   models:  list (embedded demo + added folders), inspect, add, remove
+ *   runs:    defaults, estimate, start, stop, list, get (snapshot), delete, compare, maskOverlap,
+ *            validateConfig, saveConfig / loadConfig (Electron dialogs; browser: download/upload + validateConfig)
+ * Events (pushed to every window / socket):
+ *   engine:status, engine:log, engine:memory, run:started, run:progress (throttled ~10/s), run:phase,
+ *   run:metric, run:fisher, run:finished (phase changes, metrics, Fisher statistics and results are never dropped)
  *
  * Owns: the names and payload types of request/response calls (`domain:verb`) and pushed events, the
- * serialisable error shape, runtime validators for every argument and event payload, and the engine's
- * wire messages. Adding a call: add it to CallMap and CALL_PARAMS (the compiler insists on both); then
- * either list it in ENGINE_CALL_NAMES and handle it in src/engine/process.ts, or give it a MainHandlers
- * entry in src/main/index.ts (the compiler insists); then a WindowApi method, implemented in the preload
- * (test/main/preload.test.ts fails until every call is reachable from window.api).
+ * serialisable error shape, runtime validators for every argument and event payload, the engine's wire
+ * messages, and the one mapping from calls to `window.api` methods (createWindowApi). Adding a call: add it
+ * to CallMap and CALL_PARAMS (the compiler insists on both); then either list it in ENGINE_CALL_NAMES and
+ * handle it in src/engine/process.ts, or give it a host handler (src/engine/host/app-host.ts; the compiler
+ * insists). `window.api.<domain>.<verb>(params)` follows from the name.
+ * Stability: screens are built against this file; change it additively only (new calls, new optional fields).
  * Must not: import node, electron or DOM APIs, or engine runtime code. Only plain, structured-clone/JSON
  * safe data crosses a boundary: no class instances, functions, Errors or typed arrays.
  */
@@ -16,7 +28,9 @@ import {
   array,
   boolean,
   isPlainObject,
+  json,
   none,
+  nullable,
   number,
   object,
   oneOf,
@@ -24,10 +38,46 @@ import {
   record,
   scalar,
   string,
+  type JsonValue,
   type Validator
 } from './validate'
+import {
+  MAX_PATH_LENGTH,
+  TASK_NAMES,
+  dataSource,
+  datasetId,
+  datasetOptions,
+  datasetRef,
+  runConfig,
+  runId,
+  type CompareTables,
+  type DataSource,
+  type DatasetEntry,
+  type DatasetOptions,
+  type DatasetPreview,
+  type DatasetRef,
+  type DatasetReport,
+  type DatasetStatistics,
+  type DetectedTask,
+  type FisherChartData,
+  type MaskOverlapMatrix,
+  type ModelEntry,
+  type ModelInfo,
+  type RunConfig,
+  type RunEstimate,
+  type RunFinished,
+  type RunListEntry,
+  type RunMetric,
+  type RunPhase,
+  type RunProgress,
+  type RunSnapshot,
+  type RunSummaryInfo,
+  type TaskName
+} from './domain'
 
 export { ValidationError } from './validate'
+export type { JsonValue } from './validate'
+export * from './domain'
 
 // ---------------------------------------------------------------------------------------------------------
 // Domain types
@@ -54,6 +104,41 @@ export interface BackendInfo {
   skipped: Array<{ name: BackendName; reason: string }>
   /** Details: wasm SIMD/threads, tfjs version, GPU devices where known. */
   details: Record<string, string | number | boolean>
+}
+
+/** Where the interface runs: the Electron app, or a browser talking to `ird-studio serve`. */
+export type AppMode = 'electron' | 'browser'
+
+export interface AppInfo {
+  mode: AppMode
+  /** The app data folder (datasets registry, uploads, models registry). */
+  dataDir: string
+  /** Where runs are written (shared with the CLI when IRD_RUNS_DIR / --runs point at the same folder). */
+  runsDir: string
+  /** Native open/save dialogs (app:pickPath, runs:saveConfig, runs:loadConfig): Electron only. */
+  fileDialogs: boolean
+  /** Largest dataset upload in characters (browser mode uploads file content). */
+  maxUploadChars: number
+  /** The embedded demo model folder, when this build has it. */
+  demoModel: string | null
+  /** The bundled demo data folder (SST-2 subset: train.tsv, dev.tsv), when present. */
+  demoData: string | null
+}
+
+export interface EngineMemory {
+  /** Engine process memory (process.memoryUsage), bytes. */
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  external: number
+  arrayBuffers: number
+  /** TensorFlow.js: bytes held by tensors and their count. */
+  tfBytes: number
+  tfTensors: number
+  /** The machine's memory (os.totalmem / os.freemem), bytes. */
+  systemTotal: number
+  systemFree: number
+  time: number
 }
 
 export interface AppVersion {
@@ -94,7 +179,15 @@ export const ERROR_CODES = [
   'ENGINE_EXITED', // the engine process ended while the call was in flight
   'SHUTTING_DOWN', // the engine is stopping and takes no new calls
   'TIMEOUT', // no answer in time; the call may still complete in the engine
-  'INTERNAL' // a bug: the message and the engine log say more
+  'INTERNAL', // a bug: the message and the engine log say more
+  'INVALID_INPUT', // the call was well-formed but its files/settings cannot be used (message says which and why)
+  'NOT_FOUND', // no such dataset, model or run
+  'CONFLICT', // not now: a run is already running, or the run to delete is still running
+  'UNSUPPORTED', // this shell cannot do it (file dialogs in browser mode): details.alternative says what to do
+  'INVALID_MESSAGE', // browser mode: a WebSocket message that is not JSON or not { id, method, params }
+  'MESSAGE_TOO_LARGE', // browser mode: a WebSocket message larger than the limit for its call
+  'UNAUTHORIZED', // browser mode: missing or wrong token
+  'DISCONNECTED' // browser mode: the connection to `ird-studio serve` closed while the call was in flight
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
@@ -123,10 +216,67 @@ export interface CallMap {
   /** Stop the engine process (if running) and start a fresh one; resolves when it is ready. */
   'engine:restart': { params: void; result: EngineStatus }
   'app:version': { params: void; result: AppVersion }
+  /** Mode (electron | browser), folders, capabilities, demo model/data locations. */
+  'app:info': { params: void; result: AppInfo }
+  /** Electron: a native open dialog; null when cancelled. Browser mode: UNSUPPORTED. */
+  'app:pickPath': { params: { kind: 'file' | 'folder'; title?: string; filters?: Array<{ name: string; extensions: string[] }> }; result: { path: string | null } }
+
+  /** The dataset registry (app data folder), newest first. */
+  'datasets:list': { params: void; result: DatasetEntry[] }
+  /** Register a file by path, or store an uploaded file's content in the app data folder and register it. */
+  'datasets:import': { params: { source: DataSource; name?: string; options?: DatasetOptions }; result: DatasetEntry }
+  /** Save the reading options the user confirmed (mapping, task, drop bad rows) or a new display name. */
+  'datasets:update': { params: { id: string; name?: string; options?: DatasetOptions }; result: DatasetEntry }
+  /** Forget a dataset (its uploaded copy is deleted; a file registered by path is left alone). */
+  'datasets:remove': { params: { id: string }; result: { removed: boolean } }
+  /** The head of the file: layout, first rows, guessed mapping, label type and task, early problems. */
+  'datasets:preview': { params: { ref: DatasetRef; rows?: number; options?: DatasetOptions }; result: DatasetPreview }
+  /** Which GLUE task the file holds, or null. */
+  'datasets:detect': { params: { ref: DatasetRef }; result: DetectedTask | null }
+  /** Load and check the whole file: problems by file/line/column, usable or not, rows dropped if asked. */
+  'datasets:validate': { params: { ref: DatasetRef; options?: DatasetOptions; against?: { ref: DatasetRef; options?: DatasetOptions } }; result: DatasetReport }
+  /** Label distribution, length histogram (model tokens when modelDir is given), duplicates, train/dev overlap. */
+  'datasets:stats': { params: { ref: DatasetRef; options?: DatasetOptions; dev?: { ref: DatasetRef; options?: DatasetOptions }; modelDir?: string; maxLength?: number }; result: DatasetStatistics }
+
+  /** The embedded demo model (when present) and the folders the user added. */
+  'models:list': { params: void; result: ModelEntry[] }
+  /** Read a Hugging Face folder's config, tokenizer and weight headers (no weights are loaded). */
+  'models:inspect': { params: { path: string }; result: ModelInfo }
+  /** Remember a model folder (inspected first). */
+  'models:add': { params: { path: string; name?: string }; result: ModelEntry }
+  'models:remove': { params: { id: string }; result: { removed: boolean } }
+
+  /** The defaults of `ird-studio run` for a task (paths empty). */
+  'runs:defaults': { params: { task?: TaskName }; result: RunConfig }
+  /** Budgets (k ⇄ keep ratio), Fisher cost in per-sample gradients, time and memory. measure: time this model on this engine. */
+  'runs:estimate': { params: { config: RunConfig; k?: number; measure?: boolean }; result: RunEstimate }
+  /** Start a run in the engine process; resolves once the run exists (input errors reject with INVALID_INPUT). */
+  'runs:start': { params: { config: RunConfig }; result: { runId: string } }
+  /** Cooperative cancel: the run stops at the next batch boundary and ends as cancelled. */
+  'runs:stop': { params: { runId: string }; result: { stopping: boolean } }
+  'runs:list': { params: void; result: RunListEntry[] }
+  /** Snapshot of a run (config, status, milestone events, curve, metrics, Fisher statistics, results). */
+  'runs:get': { params: { runId: string }; result: RunSnapshot }
+  /** Delete a finished run's folder (a running run: CONFLICT). */
+  'runs:delete': { params: { runId: string }; result: { deleted: boolean } }
+  /** Comparison tables (all runs when runIds is absent): one row per run, or the GLUE pivot. */
+  'runs:compare': { params: { runIds?: string[]; view?: 'runs' | 'glue' }; result: CompareTables }
+  /** Pairwise overlap of the runs' saved masks. */
+  'runs:maskOverlap': { params: { runIds: string[] }; result: MaskOverlapMatrix }
+  /** Check a config from a file the user chose (any JSON): the config with problems listed, never a throw. */
+  'runs:validateConfig': { params: { config: JsonValue }; result: { valid: boolean; config: RunConfig | null; problems: Array<{ field: string; message: string }> } }
+  /** Electron: save a config with a save dialog. Browser mode: UNSUPPORTED (the page downloads it). */
+  'runs:saveConfig': { params: { config: RunConfig; suggestedName?: string }; result: { path: string | null } }
+  /** Electron: open a config with an open dialog (null when cancelled). Browser mode: UNSUPPORTED. */
+  'runs:loadConfig': { params: void; result: { path: string | null; config: RunConfig | null; problems: Array<{ field: string; message: string }> } }
 }
 export type CallName = keyof CallMap
 export type CallParams<M extends CallName> = CallMap[M]['params']
 export type CallResult<M extends CallName> = CallMap[M]['result']
+
+const idParam = object({ id: datasetId })
+const refWithOptions = object({ ref: datasetRef, options: optional(datasetOptions) })
+const modelPath = string({ maxLength: MAX_PATH_LENGTH, nonEmpty: true })
 
 /** One validator per call: the compiler rejects a call without one, or one producing the wrong type. */
 export const CALL_PARAMS: { [M in CallName]: Validator<CallParams<M>> } = {
@@ -134,7 +284,43 @@ export const CALL_PARAMS: { [M in CallName]: Validator<CallParams<M>> } = {
   'engine:setBackend': object({ backend: oneOf(BACKEND_CHOICES) }),
   'engine:getStatus': none,
   'engine:restart': none,
-  'app:version': none
+  'app:version': none,
+  'app:info': none,
+  'app:pickPath': object({
+    kind: oneOf(['file', 'folder'] as const),
+    title: optional(string({ maxLength: 200 })),
+    filters: optional(array(object({ name: string({ maxLength: 100 }), extensions: array(string({ maxLength: 20 }), { maxLength: 20 }) }), { maxLength: 20 }))
+  }),
+  'datasets:list': none,
+  'datasets:import': object({ source: dataSource, name: optional(string({ maxLength: 200, nonEmpty: true })), options: optional(datasetOptions) }),
+  'datasets:update': object({ id: datasetId, name: optional(string({ maxLength: 200, nonEmpty: true })), options: optional(datasetOptions) }),
+  'datasets:remove': idParam,
+  'datasets:preview': object({ ref: datasetRef, rows: optional(number({ integer: true, min: 1, max: 1_000 })), options: optional(datasetOptions) }),
+  'datasets:detect': object({ ref: datasetRef }),
+  'datasets:validate': object({ ref: datasetRef, options: optional(datasetOptions), against: optional(refWithOptions) }),
+  'datasets:stats': object({
+    ref: datasetRef,
+    options: optional(datasetOptions),
+    dev: optional(refWithOptions),
+    modelDir: optional(modelPath),
+    maxLength: optional(number({ integer: true, min: 8, max: 4_096 }))
+  }),
+  'models:list': none,
+  'models:inspect': object({ path: modelPath }),
+  'models:add': object({ path: modelPath, name: optional(string({ maxLength: 200, nonEmpty: true })) }),
+  'models:remove': idParam,
+  'runs:defaults': object({ task: optional(oneOf(TASK_NAMES)) }),
+  'runs:estimate': object({ config: runConfig, k: optional(number({ integer: true, min: 1, max: 1e12 })), measure: optional(boolean) }),
+  'runs:start': object({ config: runConfig }),
+  'runs:stop': object({ runId }),
+  'runs:list': none,
+  'runs:get': object({ runId }),
+  'runs:delete': object({ runId }),
+  'runs:compare': object({ runIds: optional(array(runId, { maxLength: 1_000 })), view: optional(oneOf(['runs', 'glue'] as const)) }),
+  'runs:maskOverlap': object({ runIds: array(runId, { maxLength: 50 }) }),
+  'runs:validateConfig': object({ config: json({ maxNodes: 10_000, maxStringLength: MAX_PATH_LENGTH }) }),
+  'runs:saveConfig': object({ config: runConfig, suggestedName: optional(string({ maxLength: 200 })) }),
+  'runs:loadConfig': none
 }
 export const CALL_NAMES = Object.keys(CALL_PARAMS) as CallName[]
 
@@ -149,8 +335,23 @@ export function validateParams<M extends CallName>(method: M, params: unknown): 
   return validator(params, 'params')
 }
 
-/** The calls the engine process answers itself; main answers the others. */
-export const ENGINE_CALL_NAMES = ['engine:info', 'engine:setBackend'] as const satisfies readonly CallName[]
+/**
+ * The calls the engine process answers. The host may answer some itself first (datasets calls resolve a
+ * registered `{ id }` to its `{ path }` before they reach the engine); the rest it relays as they are.
+ */
+export const ENGINE_CALL_NAMES = [
+  'engine:info',
+  'engine:setBackend',
+  'datasets:preview',
+  'datasets:detect',
+  'datasets:validate',
+  'datasets:stats',
+  'models:inspect',
+  'runs:estimate',
+  'runs:start',
+  'runs:stop',
+  'runs:maskOverlap'
+] as const satisfies readonly CallName[]
 export type EngineCallName = (typeof ENGINE_CALL_NAMES)[number]
 export function isEngineCallName(value: unknown): value is EngineCallName {
   return typeof value === 'string' && (ENGINE_CALL_NAMES as readonly string[]).includes(value)
@@ -162,12 +363,71 @@ export function isEngineCallName(value: unknown): value is EngineCallName {
 export interface EventMap {
   'engine:status': EngineStatus
   'engine:log': EngineLog
+  /** Engine process and machine memory, every few seconds while a run is live. */
+  'engine:memory': EngineMemory
+  'run:started': RunSummaryInfo
+  /** Throttled (~10/s per run); the newest value wins, intermediate ones may be skipped. */
+  'run:progress': RunProgress
+  /** A milestone (load, select, selected, ird-round, eval, done…); never dropped. */
+  'run:phase': RunPhase
+  /** An evaluation (per epoch); never dropped. */
+  'run:metric': RunMetric
+  /** Fisher statistics: after each IRD round and once the mask is selected; never dropped. */
+  'run:fisher': FisherChartData
+  /** The run ended (completed, cancelled, failed with its reason — also when the engine crashed); never dropped. */
+  'run:finished': RunFinished
 }
 export type EventName = keyof EventMap
 
+const anyJson = json({ maxNodes: 500_000 })
+/** Engine-produced payloads: the host checks shape and bounds; the engine is the only producer. */
+function jsonObject<T>(required: string[]): Validator<T> {
+  return (value, p) => {
+    const v = anyJson(value, p)
+    if (!isPlainObject(v)) throw new ValidationError(p, 'an object', value)
+    for (const key of required) if (!Object.hasOwn(v, key)) throw new ValidationError(`${p}.${key}`, 'present', undefined)
+    return v as T
+  }
+}
+
 export const EVENT_PAYLOADS: { [E in EventName]: Validator<EventMap[E]> } = {
   'engine:status': object({ state: oneOf(ENGINE_STATES), reason: optional(string({ maxLength: 2_000 })) }),
-  'engine:log': object({ level: oneOf(LOG_LEVELS), message: string({ maxLength: 20_000 }), time: number({ min: 0 }) })
+  'engine:log': object({ level: oneOf(LOG_LEVELS), message: string({ maxLength: 20_000 }), time: number({ min: 0 }) }),
+  'engine:memory': object({
+    rss: number({ min: 0 }),
+    heapUsed: number({ min: 0 }),
+    heapTotal: number({ min: 0 }),
+    external: number({ min: 0 }),
+    arrayBuffers: number({ min: 0 }),
+    tfBytes: number({ min: 0 }),
+    tfTensors: number({ min: 0 }),
+    systemTotal: number({ min: 0 }),
+    systemFree: number({ min: 0 }),
+    time: number({ min: 0 })
+  }),
+  'run:started': jsonObject<RunSummaryInfo>(['id', 'task', 'method', 'status', 'startedAt']),
+  'run:progress': object({
+    runId,
+    phase: string({ maxLength: 100 }),
+    done: number({ min: 0 }),
+    total: number({ min: 0 }),
+    elapsedMs: number({ min: 0 }),
+    etaMs: optional(number({ min: 0 })),
+    loss: optional(number()),
+    lr: optional(number()),
+    epoch: optional(number({ min: 0 })),
+    round: optional(number({ min: 0 }))
+  }),
+  'run:phase': jsonObject<RunPhase>(['runId', 'phase', 'time']),
+  'run:metric': jsonObject<RunMetric>(['runId', 'epoch', 'metrics']),
+  'run:fisher': jsonObject<FisherChartData>(['runId', 'method', 'irdRounds']),
+  'run:finished': object({
+    runId,
+    status: oneOf(['completed', 'cancelled', 'failed'] as const),
+    reason: optional(string({ maxLength: 20_000 })),
+    metrics: optional(record(number())),
+    main: optional(number())
+  })
 }
 export const EVENT_NAMES = Object.keys(EVENT_PAYLOADS) as EventName[]
 
@@ -228,21 +488,46 @@ export function parseEngineMessage(raw: unknown): EngineToHostMessage {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The renderer's API (exposed by src/preload/index.ts as `window.api`)
+// The renderer's API: `window.api` (preload) in the app, the same object over a WebSocket in browser mode
 
-/** One method per call; each resolves to a Result (errors cross contextBridge as plain data, not throws). */
-export interface WindowApi {
-  engine: {
-    info(): Promise<Result<BackendInfo>>
-    setBackend(backend: BackendChoice): Promise<Result<BackendInfo>>
-    getStatus(): Promise<Result<EngineStatus>>
-    restart(): Promise<Result<EngineStatus>>
-  }
-  app: {
-    version(): Promise<Result<AppVersion>>
-  }
+export type DomainOf<M extends string> = M extends `${infer D}:${string}` ? D : never
+export type VerbOf<M extends string> = M extends `${string}:${infer V}` ? V : never
+export type CallDomain = DomainOf<CallName>
+
+/** A call as an api method: no argument for calls without params, else the params object. */
+export type ApiMethod<M extends CallName> = [CallParams<M>] extends [void]
+  ? () => Promise<Result<CallResult<M>>>
+  : (params: CallParams<M>) => Promise<Result<CallResult<M>>>
+
+/** `api.<domain>.<verb>(params)` for every call `domain:verb`. */
+export type DomainApi<D extends CallDomain> = { [M in CallName as DomainOf<M> extends D ? VerbOf<M> : never]: ApiMethod<M> }
+
+/** One method per call; each resolves to a Result (errors cross the boundary as plain data, not throws). */
+export type WindowApi = { [D in CallDomain]: DomainApi<D> } & {
   /** Subscribe to a pushed event; returns the unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void
+}
+
+export type Invoke = (method: CallName, params: unknown) => Promise<Result<unknown>>
+export type Subscribe = (event: EventName, listener: (payload: unknown) => void) => () => void
+
+/**
+ * Builds the api object from a transport: Electron IPC in the preload, a WebSocket in browser mode. One
+ * mapping for both, derived from CALL_NAMES, so no call can be missing from either.
+ */
+export function createWindowApi(invoke: Invoke, subscribe: Subscribe): WindowApi {
+  const api: Record<string, unknown> = {}
+  for (const method of CALL_NAMES) {
+    const [domain, verb] = method.split(':') as [string, string]
+    const target = (api[domain] ??= {}) as Record<string, (params?: unknown) => Promise<Result<unknown>>>
+    target[verb] = (params?: unknown) => invoke(method, params)
+  }
+  api.on = (event: string, listener: (payload: unknown) => void): (() => void) => {
+    if (!isEventName(event)) throw new TypeError(`api.on: unknown event "${String(event)}"`)
+    if (typeof listener !== 'function') throw new TypeError('api.on: listener must be a function')
+    return subscribe(event, listener)
+  }
+  return api as unknown as WindowApi
 }
 
 // Validators for the domain types, for callers that receive them from a less trusted side.

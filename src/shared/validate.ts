@@ -127,3 +127,57 @@ export const scalar: Validator<string | number | boolean> = (value, path) => {
   if (typeof value === 'number' && Number.isFinite(value)) return value
   throw new ValidationError(path, 'a string, finite number or boolean', value)
 }
+
+export function nullable<T>(inner: Validator<T>): Validator<T | null> {
+  return (value, path) => (value === null ? null : inner(value, path))
+}
+
+/**
+ * The first of several object shapes whose discriminating key is present: `{ path }` or `{ name, content }`.
+ * `keyOf` names, per alternative, a key that only that alternative has.
+ */
+export function either<A, B>(keyA: string, a: Validator<A>, keyB: string, b: Validator<B>, expected: string): Validator<A | B> {
+  return (value, path) => {
+    if (!isPlainObject(value)) throw new ValidationError(path, 'an object', value)
+    if (Object.hasOwn(value, keyA)) return a(value, path)
+    if (Object.hasOwn(value, keyB)) return b(value, path)
+    throw new ValidationError(path, expected, value)
+  }
+}
+
+/** JSON data as it crossed the boundary: plain objects, arrays, strings, finite numbers, booleans, null. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/**
+ * Any JSON value, bounded: nesting depth, total nodes and string length (a hostile or buggy sender cannot
+ * make the receiver walk an unbounded structure). Rejects functions, class instances, NaN and Infinity.
+ */
+export function json(opts: { maxDepth?: number; maxNodes?: number; maxStringLength?: number } = {}): Validator<JsonValue> {
+  const maxDepth = opts.maxDepth ?? 32
+  const maxNodes = opts.maxNodes ?? 200_000
+  const maxString = opts.maxStringLength ?? 1_000_000
+  return (value, path) => {
+    let nodes = 0
+    const walk = (v: unknown, p: string, depth: number): JsonValue => {
+      if (++nodes > maxNodes) throw new ValidationError(path, `JSON of at most ${maxNodes} values`, value)
+      if (depth > maxDepth) throw new ValidationError(p, `JSON nested at most ${maxDepth} levels deep`, v)
+      if (v === null || typeof v === 'boolean') return v
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) throw new ValidationError(p, 'a finite number', v)
+        return v
+      }
+      if (typeof v === 'string') {
+        if (v.length > maxString) throw new ValidationError(p, `a string of at most ${maxString} characters`, v)
+        return v
+      }
+      if (Array.isArray(v)) return v.map((x, i) => walk(x, `${p}[${i}]`, depth + 1))
+      if (isPlainObject(v)) {
+        const out: Record<string, JsonValue> = {}
+        for (const k of Object.keys(v)) out[k] = walk(v[k], `${p}.${k}`, depth + 1)
+        return out
+      }
+      throw new ValidationError(p, 'JSON data (object, array, string, number, boolean or null)', v)
+    }
+    return walk(value, path, 0)
+  }
+}

@@ -1,19 +1,52 @@
 /**
- * The renderer's only door to the app: wraps `window.api` (the preload) into promises that resolve to
- * values or reject with a RemoteError (name, message, code, details from the other process).
+ * The renderer's only door to the app, the same in both shells: `window.api` from the preload inside
+ * Electron, or the same WindowApi over a WebSocket to `ird-studio serve` in a browser (token from the page
+ * URL). Each method resolves to its value or rejects with a RemoteError (name, message, code, details).
  *
- * Owns: access to window.api. Must not: be bypassed (components and stores import this, never
- * window.api), or hold state (stores do).
- * In a plain browser (Playwright against the renderer build) a small test bridge can stand in for the
- * preload by defining `window.api` before this module is used.
+ *   api.datasets.import({ source: { name, content } })   api.runs.start({ config })   onEvent('run:progress', …)
+ *
+ * Owns: access to window.api and the choice of transport. Must not: be bypassed (components and stores
+ * import this, never window.api), or hold state (stores do).
+ * A test may still define `window.api` before this module is used to stand in for the preload.
  */
-import type { BackendChoice, EventMap, EventName, Result, WindowApi } from '../../shared/contract'
+import {
+  CALL_NAMES,
+  type BackendChoice,
+  type CallDomain,
+  type CallName,
+  type CallParams,
+  type CallResult,
+  type DomainOf,
+  type VerbOf,
+  type EventMap,
+  type EventName,
+  type Result,
+  type WindowApi
+} from '../../shared/contract'
 import { RemoteError } from '../../shared/errors'
+import { createWebSocketApi, serverApiUrl } from './api/ws-client'
+
+let current: WindowApi | null = null
+let currentMode: 'electron' | 'browser' | null = null
 
 function bridge(): WindowApi {
-  const api = (window as Partial<Window>).api
-  if (!api) throw new Error('window.api is missing: this page runs inside IRD Studio, whose preload provides it')
-  return api
+  if (current) return current
+  const preload = (window as Partial<Window>).api
+  if (preload) {
+    currentMode = 'electron'
+    return (current = preload)
+  }
+  if (location.protocol === 'http:' || location.protocol === 'https:') {
+    currentMode = 'browser'
+    return (current = createWebSocketApi({ url: serverApiUrl(location, sessionStorage) }))
+  }
+  throw new Error('window.api is missing: this page runs inside IRD Studio (whose preload provides it) or from `ird-studio serve`')
+}
+
+/** 'electron' inside the app, 'browser' when served by `ird-studio serve`. */
+export function apiMode(): 'electron' | 'browser' {
+  bridge()
+  return currentMode!
 }
 
 async function unwrap<T>(pending: Promise<Result<T>>): Promise<T> {
@@ -22,16 +55,44 @@ async function unwrap<T>(pending: Promise<Result<T>>): Promise<T> {
   throw new RemoteError(result.error)
 }
 
-export const engineApi = {
-  info: () => unwrap(bridge().engine.info()),
-  setBackend: (backend: BackendChoice) => unwrap(bridge().engine.setBackend(backend)),
-  getStatus: () => unwrap(bridge().engine.getStatus()),
-  restart: () => unwrap(bridge().engine.restart())
+/** A domain's methods resolving to values (throwing RemoteError) instead of Results. */
+/** A call as a method resolving to its value (throwing RemoteError) instead of a Result. */
+export type UnwrappedMethod<M extends CallName> = [CallParams<M>] extends [void]
+  ? () => Promise<CallResult<M>>
+  : (params: CallParams<M>) => Promise<CallResult<M>>
+export type Unwrapped<D extends CallDomain> = { [M in CallName as DomainOf<M> extends D ? VerbOf<M> : never]: UnwrappedMethod<M> }
+
+function domain<D extends CallDomain>(name: D): Unwrapped<D> {
+  const out: Record<string, (params?: unknown) => Promise<unknown>> = {}
+  for (const method of CALL_NAMES) {
+    const [d, verb] = method.split(':') as [string, string]
+    if (d !== name) continue
+    out[verb] = (params?: unknown) => {
+      const target = bridge()[name] as unknown as Record<string, (p?: unknown) => Promise<Result<unknown>>>
+      return unwrap(params === undefined ? target[verb]() : target[verb](params))
+    }
+  }
+  return out as Unwrapped<D>
 }
 
-export const appApi = {
-  version: () => unwrap(bridge().app.version())
+/** Every call: `api.<domain>.<verb>(params)`, e.g. `await api.runs.get({ runId })`. */
+export const api = {
+  engine: domain('engine'),
+  app: domain('app'),
+  datasets: domain('datasets'),
+  models: domain('models'),
+  runs: domain('runs')
+} satisfies { [D in CallDomain]: Unwrapped<D> }
+
+export const engineApi = {
+  ...api.engine,
+  /** Kept positional for the engine panel. */
+  setBackend: (backend: BackendChoice) => api.engine.setBackend({ backend })
 }
+export const appApi = api.app
+export const datasetsApi = api.datasets
+export const modelsApi = api.models
+export const runsApi = api.runs
 
 /** Subscribe to a pushed event; returns the unsubscribe function. */
 export function onEvent<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void {

@@ -1,0 +1,138 @@
+/**
+ * Browser mode's transport: the contract's WindowApi over one WebSocket to `ird-studio serve`
+ * (ws://<same host>/api?token=…), with the same calls, events and Result values as Electron IPC.
+ *
+ * Owns: the socket (opened on first use, reopened after a drop with a growing delay), correlation of
+ * answers by id, and re-delivering pushed events to the page's listeners. After a reconnect the page
+ * hears `engine:status` again (the server sends a snapshot) so stores re-fetch.
+ * Must not: be used by anything but src/renderer/src/api.ts, or hold app state.
+ */
+import { createWindowApi, type CallName, type Result, type SerializedError, type WindowApi } from '../../../shared/contract'
+
+/** Wire format, both directions, JSON text frames. */
+export type ClientMessage = { id: number; method: CallName; params?: unknown }
+export type ServerMessage = { id: number | null; result: Result<unknown> } | { event: string; payload: unknown }
+
+export interface WebSocketApiOptions {
+  /** ws://host:port/api?token=… */
+  url: string
+  /** Default globalThis.WebSocket (tests may pass another implementation). */
+  WebSocketImpl?: typeof WebSocket
+  /** Per-call timeout; default 10 minutes (validating a large file takes a while). */
+  timeoutMs?: number
+}
+
+const disconnected = (why: string): Result<never> => ({ ok: false, error: { name: 'ConnectionError', message: why, code: 'DISCONNECTED' } })
+
+export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
+  const Impl = opts.WebSocketImpl ?? globalThis.WebSocket
+  const timeoutMs = opts.timeoutMs ?? 600_000
+  const pending = new Map<number, { resolve(r: Result<unknown>): void; timer: ReturnType<typeof setTimeout> }>()
+  const listeners = new Map<string, Set<(payload: unknown) => void>>()
+  let socket: WebSocket | null = null
+  let open: Promise<WebSocket> | null = null
+  let nextId = 1
+  let retryMs = 250
+
+  function settle(id: number, result: Result<unknown>): void {
+    const p = pending.get(id)
+    if (!p) return
+    pending.delete(id)
+    clearTimeout(p.timer)
+    p.resolve(result)
+  }
+
+  function connect(): Promise<WebSocket> {
+    if (open) return open
+    open = new Promise<WebSocket>((resolve, reject) => {
+      const ws = new Impl(opts.url)
+      socket = ws
+      let opened = false
+      ws.onopen = () => {
+        opened = true
+        retryMs = 250
+        resolve(ws)
+      }
+      ws.onmessage = (e: MessageEvent) => {
+        let msg: ServerMessage
+        try {
+          msg = JSON.parse(String(e.data)) as ServerMessage
+        } catch {
+          return
+        }
+        if ('event' in msg) {
+          for (const l of listeners.get(msg.event) ?? []) {
+            try {
+              l(msg.payload)
+            } catch (err) {
+              console.error(`listener for ${msg.event} failed:`, err)
+            }
+          }
+        } else if (typeof msg.id === 'number') settle(msg.id, msg.result)
+        else if (!msg.result.ok) console.warn(`server refused a message: ${msg.result.error.message}`)
+      }
+      ws.onclose = (e: CloseEvent) => {
+        const why = opened
+          ? `the connection to the IRD Studio server closed (${e.code}${e.reason ? `: ${e.reason}` : ''}); is \`ird-studio serve\` still running?`
+          : `cannot connect to the IRD Studio server at ${new URL(opts.url).host} (${e.code}${e.reason ? `: ${e.reason}` : ''}); check that \`ird-studio serve\` runs and that the page URL has its token`
+        for (const id of [...pending.keys()]) settle(id, disconnected(why))
+        socket = null
+        open = null
+        if (!opened) reject(new Error(why))
+        else if (listeners.size > 0) {
+          // Someone listens for events: come back when the server does.
+          setTimeout(() => void connect().catch(() => undefined), retryMs)
+          retryMs = Math.min(retryMs * 2, 5_000)
+        }
+      }
+    })
+    open.catch(() => {
+      if (listeners.size > 0) {
+        setTimeout(() => void connect().catch(() => undefined), retryMs)
+        retryMs = Math.min(retryMs * 2, 5_000)
+      }
+    })
+    return open
+  }
+
+  function invoke(method: CallName, params: unknown): Promise<Result<unknown>> {
+    return new Promise((resolve) => {
+      const id = nextId++
+      const timer = setTimeout(() => settle(id, { ok: false, error: { name: 'TimeoutError', message: `${method}: no answer from the server within ${timeoutMs} ms`, code: 'TIMEOUT' } }), timeoutMs)
+      pending.set(id, { resolve, timer })
+      connect().then(
+        (ws) => {
+          const message: ClientMessage = params === undefined ? { id, method } : { id, method, params }
+          try {
+            ws.send(JSON.stringify(message))
+          } catch (e) {
+            settle(id, disconnected(`${method}: could not send: ${(e as Error).message}`))
+          }
+        },
+        (e: unknown) => settle(id, disconnected((e as Error).message))
+      )
+    })
+  }
+
+  function subscribe(event: string, listener: (payload: unknown) => void): () => void {
+    if (!listeners.has(event)) listeners.set(event, new Set())
+    listeners.get(event)!.add(listener)
+    void connect().catch(() => undefined) // events flow once the socket is open
+    return () => {
+      listeners.get(event)?.delete(listener)
+    }
+  }
+
+  return createWindowApi(invoke, subscribe)
+}
+
+/** The socket URL for the page this script runs in: same host, token from ?token= (kept for reloads). */
+export function serverApiUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>, storage?: Pick<Storage, 'getItem' | 'setItem'>): string {
+  const fromQuery = new URLSearchParams(loc.search).get('token')
+  if (fromQuery) storage?.setItem('ird-studio-token', fromQuery)
+  const token = fromQuery ?? storage?.getItem('ird-studio-token') ?? ''
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${scheme}//${loc.host}/api?token=${encodeURIComponent(token)}`
+}
+
+export type { SerializedError }
