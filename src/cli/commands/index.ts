@@ -3,6 +3,6 @@
  * under this folder, merged here. Add one import and one spread per file.
  */
 import type { CommandTable } from '../command'
-import { exportCommands } from './export'
+import { studyCommands } from './study'
 
-export const extraCommands: CommandTable = { ...exportCommands }
+export const extraCommands: CommandTable = { ...studyCommands }

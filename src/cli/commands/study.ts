@@ -1,0 +1,210 @@
+/**
+ * `ird-studio study` (a grid of runs from a config file, resumable, with a report) and `ird-studio demo`
+ * (the one-command demonstration: the five methods on the bundled SST-2 subset with the embedded demo
+ * model, then the comparison table).
+ * Must not: hold study logic (src/engine/study) or print results to stderr (stdout carries the table).
+ */
+import { execFileSync } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import { join, relative, resolve } from 'node:path'
+import { describeBackend, currentBackend } from '../../engine/backend'
+import { runJob, JobInputError } from '../../engine/jobs/run-job'
+import { demoDataDir, demoModelDir } from '../../engine/resources'
+import { renderTable, runsTable } from '../../engine/runs/compare'
+import { RunStore } from '../../engine/runs/store'
+import { expandCells, loadStudyConfig, settingsFor, StudyConfigError, type StudyConfig } from '../../engine/study/config'
+import { buildReport, collectResults, writeReport, type ReportMeta } from '../../engine/study/report'
+import { readState, runStudy, type CellRunner, type StudySummary } from '../../engine/study/run'
+import { BACKEND_FLAG, type CommandTable } from '../command'
+import { CliError } from '../common'
+import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
+import type { Flags } from '../args'
+import type { Progress } from '../progress'
+
+function fmtDur(ms: number): string {
+  const s = Math.round(ms / 1000)
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+function resolveModel(model: string): string {
+  if (model !== 'demo') return model
+  const dir = demoModelDir()
+  if (!dir) throw new CliError('the embedded demo model (resources/models/ird-demo-bert) is not in this build; pass a model folder instead')
+  return dir
+}
+
+function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    return dirty ? `${sha} (with uncommitted changes)` : sha
+  } catch {
+    return 'unknown (not a git checkout)'
+  }
+}
+
+export function machineText(): string {
+  const c = cpus()
+  return `${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, ${process.platform}`
+}
+
+export function capsText(cfg: StudyConfig): string[] {
+  const tasks = [...new Set(expandCells(cfg).map((c) => c.task))]
+  return tasks.map((t) => {
+    const s = settingsFor(cfg, t)
+    return `${t}: ${s.maxTrain !== null ? `training set capped at ${s.maxTrain} examples (seeded subset)` : 'full training set'}, ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, max length ${s.maxLength} tokens, batch ${s.batchSize}, lr ${s.lr} (full fine-tuning ${s.fullLr}), warm-up ${s.warmupRatio}`
+  })
+}
+
+/** Runs the cells with progress: one line per cell, the job's own bar inside it, an ETA for the study. */
+async function runWithProgress(cfg: StudyConfig, store: RunStore, modelDir: string, backend: string, flags: Flags, progress: Progress): Promise<StudySummary> {
+  const json = Boolean(flags.json)
+  const hooks = jobHooks(progress, json)
+  const quietHooks = { ...hooks, onEvent: (e: Record<string, unknown> & { phase: string }) => (json || e.total !== undefined ? hooks.onEvent?.(e) : undefined) }
+  const runner: CellRunner = async (_cell, job) => {
+    try {
+      const res = await runJob(job, store, quietHooks)
+      return { runId: res.run.id, status: res.status, reason: res.reason }
+    } catch (e) {
+      if (e instanceof JobInputError) throw new CliError(e.message)
+      throw e
+    }
+  }
+  const started = Date.now()
+  let ranMs = 0
+  let ran = 0
+  return runStudy(cfg, {
+    store,
+    modelDir,
+    backend,
+    runner,
+    filter: flags.only as string | undefined,
+    shouldCancel: isCancelRequested,
+    onProgress: (p) => {
+      const head = `[${p.index + 1}/${p.total}] ${p.cell.key}`
+      if (p.action === 'skip') progress.log(`${head}: done earlier (run ${p.outcome?.runId}), skipped`)
+      else if (p.action === 'start') {
+        const left = p.total - p.index
+        progress.log(`${head}: running${ran ? `; study ETA ${fmtDur((ranMs / ran) * left)}` : ''}`)
+      } else {
+        ran++
+        ranMs = Date.now() - started
+        const o = p.outcome!
+        progress.log(`${head}: ${o.status}${o.main !== undefined ? `, score ${(100 * o.main).toFixed(2)}` : ''}${o.reason ? ` (${o.reason})` : ''} in ${fmtDur(o.elapsedMs ?? 0)}`)
+      }
+    }
+  })
+}
+
+function writeStudyReport(cfg: StudyConfig, store: RunStore, modelDir: string, reportFile: string, configFile: string, backendText: string): string[] {
+  const report = buildReport(cfg, collectResults(cfg, readState(cfg), store), { storeRoot: store.root, modelDir })
+  const meta: ReportMeta = {
+    commit: gitCommit(),
+    configFile: relative(process.cwd(), configFile) || configFile,
+    backend: backendText,
+    machine: machineText(),
+    model: modelDir === demoModelDir() ? `embedded demo model (resources/models/ird-demo-bert; a demonstration encoder, see its model card)` : modelDir,
+    generatedAt: new Date().toISOString(),
+    caps: capsText(cfg)
+  }
+  return writeReport(report, meta, reportFile)
+}
+
+export const studyCommands: CommandTable = {
+  study: {
+    summary: 'run a grid of runs (tasks × methods × budgets × seeds) from a config file, resumably, and write a report',
+    flags: {
+      config: { type: 'string', help: 'study config (JSON; see studies/glue-demo.json)', metavar: 'FILE' },
+      report: { type: 'string', help: 'report file (Markdown; JSON, CSV and charts are written beside it)', metavar: 'FILE' },
+      only: { type: 'string', help: 'run only cells whose key contains this text (e.g. "sst2/ird")', metavar: 'TEXT' },
+      'report-only': { type: 'bool', help: 'do not run cells; rebuild the report from what is done' },
+      list: { type: 'bool', help: 'list the cells and whether each is done, then exit' },
+      backend: BACKEND_FLAG,
+      json: { type: 'bool', help: 'stream events as JSON lines on stdout' }
+    },
+    async run(flags, progress) {
+      if (!flags.config) throw new CliError('--config is required: a study config file (see studies/glue-demo.json)', 2)
+      let cfg: StudyConfig
+      try {
+        cfg = loadStudyConfig(String(flags.config))
+      } catch (e) {
+        if (e instanceof StudyConfigError) throw new CliError(e.message, 2)
+        throw e
+      }
+      const modelDir = resolveModel(cfg.model)
+      const store = new RunStore(join(cfg.outDir, 'runs'))
+      const reportFile = resolve(String(flags.report ?? join(cfg.outDir, 'results.md')))
+      if (flags.list) {
+        const state = readState(cfg)
+        for (const c of expandCells(cfg)) process.stdout.write(`${c.key}\t${state.cells[c.key]?.status ?? 'not run'}\n`)
+        return 0
+      }
+      let backendText = 'not started (report only)'
+      if (!flags['report-only']) {
+        await startBackend(flags, progress)
+        const info = currentBackend()
+        backendText = info ? describeBackend(info) : 'unknown'
+        installSigint(progress)
+        const s = await runWithProgress(cfg, store, modelDir, info?.name ?? 'wasm', flags, progress)
+        progress.log(`study: ${s.completed}/${s.total} cells complete (${s.skipped} from earlier), ${s.ran} run now${s.failed.length ? `, ${s.failed.length} failed:\n  ${s.failed.join('\n  ')}` : ''}`)
+        if (s.cancelled) {
+          progress.log('study cancelled; run the same command again to continue where it stopped')
+          return 130
+        }
+      } else {
+        const b = readState(cfg)
+        backendText = `as recorded in each run (${Object.keys(b.cells).length} cells in the state file)`
+      }
+      const files = writeStudyReport(cfg, store, modelDir, reportFile, resolve(String(flags.config)), backendText)
+      progress.log(`report: ${files.map((f) => relative(process.cwd(), f)).join(', ')}`)
+      return 0
+    }
+  },
+
+  demo: {
+    summary: 'the demonstration: IRD, FISH, random, BitFit and full fine-tuning on bundled SST-2 data with the demo model, then the comparison',
+    flags: {
+      runs: { type: 'string', help: 'runs directory (the app shows runs from here)', default: 'runs', metavar: 'DIR' },
+      'max-train': { type: 'int', help: 'training examples (seeded subset of the bundled 4,000)', default: 2000, min: 16 },
+      samples: { type: 'int', help: 'Fisher sample budget n', default: 512, min: 1 },
+      'keep-ratio': { type: 'number', help: 'parameter budget', default: 0.005, gt: 0, max: 1 },
+      epochs: { type: 'int', help: 'training epochs', default: 3, min: 1 },
+      seed: { type: 'int', help: 'random seed', default: 0, min: 0 },
+      backend: BACKEND_FLAG,
+      json: { type: 'bool', help: 'stream events as JSON lines on stdout' }
+    },
+    async run(flags, progress) {
+      const modelDir = resolveModel('demo')
+      const dataDir = demoDataDir()
+      if (!dataDir) throw new CliError('the bundled demo data (resources/data/sst2-demo) is not in this build')
+      const runsDir = resolve(String(flags.runs))
+      const cfg: StudyConfig = {
+        name: 'demo',
+        model: modelDir,
+        glueDir: dataDir,
+        grids: [{ tasks: ['sst2'], methods: ['ird', 'fish', 'random', 'bitfit', 'full'], keepRatios: [Number(flags['keep-ratio'])], sampleBudgets: [Number(flags.samples)], seeds: [Number(flags.seed)] }],
+        caps: { maxTrain: Number(flags['max-train']), epochs: Number(flags.epochs), maxLength: 64 },
+        perTask: {},
+        training: { lr: 2e-3, fullLr: 1e-4, batchSize: 32, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 1 },
+        ird: { poolFactor: 4, alphaS: 0.5, alphaP: 0.5, maxRounds: null },
+        workers: null,
+        outDir: join(runsDir, '.studies', 'demo')
+      }
+      await startBackend(flags, progress)
+      const info = currentBackend()
+      installSigint(progress)
+      progress.log(`demo: ${expandCells(cfg).length} runs on the bundled SST-2 subset (${cfg.caps.maxTrain} training examples, dev 872) with the embedded demo model — a small encoder made for demonstrations, not for real work`)
+      const store = new RunStore(runsDir)
+      const s = await runWithProgress(cfg, store, modelDir, info?.name ?? 'wasm', flags, progress)
+      if (s.cancelled) {
+        progress.log('demo cancelled; run it again to continue where it stopped')
+        return 130
+      }
+      const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
+      const runs = store.list().filter((r) => ids.has(r.id))
+      process.stdout.write(renderTable(runsTable(runs), 'markdown'))
+      progress.log(`runs are in ${runsDir}: \`ird-studio compare --runs ${relative(process.cwd(), runsDir) || '.'}\`, or open them in the app (\`npm run serve\`)`)
+      return s.failed.length ? 1 : 0
+    }
+  }
+}
