@@ -1,0 +1,67 @@
+/**
+ * Which screen shows, kept in the URL hash (#/datasets, #/runs/<id>, …) so that a reload, the back button
+ * and a bookmarked link all come back to the same screen. Owns: parsing and writing the hash.
+ * Must not: load data (each view's store does, when the view opens).
+ */
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+
+export const SCREENS = ['datasets', 'models', 'new-run', 'monitor', 'runs', 'engine'] as const
+export type Screen = (typeof SCREENS)[number]
+
+export const SCREEN_LABELS: Record<Screen, string> = {
+  datasets: 'Datasets',
+  models: 'Models',
+  'new-run': 'New run',
+  monitor: 'Run monitor',
+  runs: 'Runs & comparison',
+  engine: 'Engine'
+}
+
+export interface Route {
+  screen: Screen
+  /** The screen's subject: a run id for the monitor. */
+  id?: string
+}
+
+export function parseHash(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent)
+  const screen = (SCREENS as readonly string[]).includes(parts[0] ?? '') ? (parts[0] as Screen) : 'datasets'
+  return parts[1] ? { screen, id: parts[1] } : { screen }
+}
+
+export function formatHash(r: Route): string {
+  return `#/${r.screen}${r.id ? `/${encodeURIComponent(r.id)}` : ''}`
+}
+
+export const useNavStore = defineStore('nav', () => {
+  const route = ref<Route>(typeof location === 'undefined' ? { screen: 'datasets' } : parseHash(location.hash))
+  const screen = computed(() => route.value.screen)
+
+  function go(screen: Screen, id?: string): void {
+    route.value = id ? { screen, id } : { screen }
+    if (typeof location !== 'undefined') {
+      const hash = formatHash(route.value)
+      if (location.hash !== hash) history.pushState(null, '', hash)
+    }
+  }
+
+  function syncFromLocation(): void {
+    route.value = parseHash(location.hash)
+  }
+
+  let listening = false
+  function listen(): () => void {
+    if (listening || typeof window === 'undefined') return () => {}
+    listening = true
+    window.addEventListener('popstate', syncFromLocation)
+    window.addEventListener('hashchange', syncFromLocation)
+    return () => {
+      listening = false
+      window.removeEventListener('popstate', syncFromLocation)
+      window.removeEventListener('hashchange', syncFromLocation)
+    }
+  }
+
+  return { route, screen, go, listen }
+})
