@@ -4,5 +4,6 @@
  */
 import type { CommandTable } from '../command'
 import { studyCommands } from './study'
+import { exportCommands } from './export'
 
-export const extraCommands: CommandTable = { ...studyCommands }
+export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands }
