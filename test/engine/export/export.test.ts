@@ -253,13 +253,22 @@ describe('tables', () => {
     for (let i = 0; i < s.length; i++) {
       const c = s[i]
       if (q) {
-        if (c === '"' && s[i + 1] === '"') (cell += '"'), i++
-        else if (c === '"') q = false
+        if (c === '"' && s[i + 1] === '"') {
+          cell += '"'
+          i++
+        } else if (c === '"') q = false
         else cell += c
       } else if (c === '"') q = true
-      else if (c === ',') row.push(cell), (cell = '')
-      else if (c === '\r' && s[i + 1] === '\n') (row.push(cell), rows.push(row), (row = []), (cell = ''), i++)
-      else cell += c
+      else if (c === ',') {
+        row.push(cell)
+        cell = ''
+      } else if (c === '\r' && s[i + 1] === '\n') {
+        row.push(cell)
+        rows.push(row)
+        row = []
+        cell = ''
+        i++
+      } else cell += c
     }
     return rows
   }
