@@ -52,6 +52,8 @@ export function describeJobEvent(e: Record<string, unknown>): string | null {
     }
     case 'select':
     case 'load':
+    case 'memory':
+    case 'resume-point':
       return String(e.message ?? e.phase)
     default:
       return null

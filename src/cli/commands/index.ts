@@ -5,5 +5,6 @@
 import type { CommandTable } from '../command'
 import { studyCommands } from './study'
 import { exportCommands } from './export'
+import { resumeCommands } from './resume'
 
-export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands }
+export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands, ...resumeCommands }

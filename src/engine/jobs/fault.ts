@@ -3,11 +3,13 @@
  * training steps, checkpoint writes, result writes) where a test process can make the engine die or fail
  * on purpose, so that every way a run can stop is exercised with a real run.
  *
- *   IRD_FAULT=<point>[@<n>][:<mode>]     e.g. IRD_FAULT=train-step@3   IRD_FAULT=checkpoint-swap@2:oom
+ *   IRD_FAULT=<point>[@<n>|@*][:<mode>]     e.g. IRD_FAULT=batch@3   IRD_FAULT=checkpoint-swap@2:oom
  *
- * The n-th time (default the first) the process reaches <point>, mode `kill` (default) sends itself
- * SIGKILL — no cleanup, no exit handlers, as a crash or the OOM killer — and mode `oom` throws the
- * RangeError V8 throws when an ArrayBuffer cannot be allocated. Several specs may be given, comma-separated.
+ * The n-th time (default the first; * = every time) the process reaches <point>, mode `kill` (default)
+ * sends itself SIGKILL — no cleanup, no exit handlers, as a crash or the OOM killer —, mode `oom` throws
+ * the RangeError V8 throws when an ArrayBuffer cannot be allocated, and mode `sleep<ms>` blocks for that
+ * long (so that a test can kill a tiny run at a chosen moment from outside). Several specs may be given,
+ * comma-separated.
  * Without IRD_FAULT every point is a no-op (one environment lookup).
  * Must not: be reached by anything but the job's own code paths, or do anything unless IRD_FAULT names it.
  */
@@ -18,7 +20,7 @@ export const FAULT_POINTS = [
   'fisher', // a Fisher / selection progress event
   'mask-write', // between mask.safetensors and mask.json
   'selected', // after the mask and fisher-stats.json are written
-  'train-step', // after an optimizer step
+  'batch', // before a training or dev batch (the trainer's cancellation check)
   'checkpoint-state', // checkpoint: state file written, manifest not yet
   'checkpoint-manifest', // checkpoint: new folder complete, not yet in place
   'checkpoint-swap', // checkpoint: old folder moved aside, new one not yet renamed in
@@ -35,9 +37,13 @@ export function faultPoint(point: FaultPoint): void {
   const n = (counts.get(point) ?? 0) + 1
   counts.set(point, n)
   for (const part of spec.split(',')) {
-    const m = /^([a-z-]+)(?:@(\d+))?(?::(kill|oom))?$/.exec(part.trim())
-    if (!m || m[1] !== point || Number(m[2] ?? 1) !== n) continue
+    const m = /^([a-z-]+)(?:@(\d+|\*))?(?::(kill|oom|sleep(\d+)))?$/.exec(part.trim())
+    if (!m || m[1] !== point || (m[2] !== '*' && Number(m[2] ?? 1) !== n)) continue
     if (m[3] === 'oom') throw new RangeError(`Array buffer allocation failed (IRD_FAULT=${part.trim()})`)
+    if (m[4] !== undefined) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(m[4]))
+      continue
+    }
     process.kill(process.pid, 'SIGKILL')
   }
 }

@@ -10,14 +10,15 @@
  *
  * Crash safety: every file except the event log is replaced atomically, so a killed process never leaves
  * a half-written file that reads as complete; the log's last line may be cut, and readers skip it. A run
- * whose status says "running" but whose process is gone is reported as failed ("interrupted").
+ * whose status says "running" but whose process is gone is reported as failed ("interrupted"), with the
+ * step of its last checkpoint when it has one (`ird-studio resume` continues from there; jobs/checkpoint.ts).
  * The index scans run folders and reads each small summary.json: no shared index file to corrupt, and
  * hundreds of runs list in milliseconds.
  * Must not: run anything, or write outside its runs directory (run ids are checked).
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
@@ -29,6 +30,9 @@ export interface StatusFile {
   startedAt: string
   updatedAt: string
   endedAt?: string
+  /** How often the run was resumed, and when last. */
+  resumes?: number
+  resumedAt?: string
 }
 
 /** What the run index shows for each run. */
@@ -148,7 +152,7 @@ export class RunStore {
         summary.reason = status.reason
         if (status.status === 'running' && !pidAlive(status.pid)) {
           summary.status = 'failed'
-          summary.reason = `interrupted: the process (pid ${status.pid}) ended without finishing the run`
+          summary.reason = interruptedReason(dir, status.pid)
         }
       }
       out.push(summary)
@@ -169,9 +173,51 @@ export class RunStore {
   open(idOrPrefix: string): Run {
     const id = this.resolve(idOrPrefix)
     const run = new Run(id, this.dir(id))
-    run.summary = readJson<RunSummary>(join(run.dir, 'summary.json'))!
+    const summary = readJson<RunSummary>(join(run.dir, 'summary.json'))
+    if (!summary) throw new RunStoreError(`run ${id} has no readable summary.json in ${run.dir}`)
+    run.summary = summary
+    const status = readJson<StatusFile>(join(run.dir, 'status.json'))
+    if (status) {
+      run.summary.status = status.status
+      run.summary.reason = status.reason
+      if (status.status === 'running' && !pidAlive(status.pid)) {
+        run.summary.status = 'failed'
+        run.summary.reason = interruptedReason(run.dir, status.pid)
+      }
+    }
     return run
   }
+
+  /** The current status file of a run, as written (null when missing or unreadable). */
+  status(idOrPrefix: string): StatusFile | null {
+    return readJson<StatusFile>(join(this.dir(this.resolve(idOrPrefix)), 'status.json')) ?? null
+  }
+
+  /**
+   * Mark a stopped run as running again in this process (resume). Refuses a completed run and a run whose
+   * process is still alive.
+   */
+  reopen(idOrPrefix: string): Run {
+    const run = this.open(idOrPrefix)
+    const prev = readJson<StatusFile>(join(run.dir, 'status.json'))
+    if (prev?.status === 'completed') throw new RunStoreError(`run ${run.id} is already completed: nothing to resume`)
+    if (prev?.status === 'running' && prev.pid !== process.pid && pidAlive(prev.pid)) {
+      throw new RunStoreError(`run ${run.id} is still running (pid ${prev.pid}); stop it before resuming`)
+    }
+    const now = new Date().toISOString()
+    const resumes = (prev?.resumes ?? 0) + 1
+    Object.assign(run.summary, { status: 'running', reason: undefined, endedAt: undefined, elapsedMs: undefined })
+    run.writeSummary()
+    run.writeStatus({ status: 'running', pid: process.pid, startedAt: prev?.startedAt ?? run.summary.startedAt, updatedAt: now, resumes, resumedAt: now })
+    return run
+  }
+}
+
+/** Why a run whose process vanished stopped, and whether it can continue. */
+function interruptedReason(dir: string, pid: number): string {
+  const ck = readJson<{ step?: number; totalSteps?: number }>(join(dir, 'checkpoint', 'checkpoint.json'))
+  const tail = ck && typeof ck.step === 'number' ? `; \`ird-studio resume ${basename(dir)}\` continues from its checkpoint at step ${ck.step}${ck.totalSteps ? ` of ${ck.totalSteps}` : ''}` : `; \`ird-studio resume ${basename(dir)}\` starts it again${existsSync(join(dir, 'mask', 'mask.json')) ? ' from its saved mask' : ''}`
+  return `interrupted: the process (pid ${pid}) ended without finishing the run (killed, crashed or out of memory)${tail}`
 }
 
 export class Run {
@@ -240,7 +286,7 @@ export class Run {
     const prev = readJson<StatusFile>(join(this.dir, 'status.json'))
     Object.assign(this.summary, fields, { status, reason, endedAt: now, elapsedMs: Date.now() - this.started })
     this.writeSummary()
-    this.writeStatus({ status, reason, pid: process.pid, startedAt: prev?.startedAt ?? this.summary.startedAt, updatedAt: now, endedAt: now })
+    this.writeStatus({ status, reason, pid: process.pid, startedAt: prev?.startedAt ?? this.summary.startedAt, updatedAt: now, endedAt: now, resumes: prev?.resumes, resumedAt: prev?.resumedAt })
   }
 
   sizeBytes(): number {
