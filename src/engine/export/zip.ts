@@ -3,11 +3,14 @@
  *
  * Owns: building an archive from named byte arrays (fflate), and reading an untrusted archive with every
  * check made before anything is decompressed or written: entry names (no path traversal, no duplicates),
- * entry count, per-entry and total uncompressed size caps, and the real size against the declared one.
+ * entry count, per-entry and total uncompressed size caps, and each entry's CRC-32 from the central
+ * directory (fflate unpacks into a buffer of the declared size, so a header that under-declares would
+ * otherwise give silently truncated data).
  * Must not: write extracted entries anywhere (callers decide where, inside their own folder).
  */
 import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { crc32 } from 'node:zlib'
 import { unzipSync, zipSync, type Zippable } from 'fflate'
 import { writeFileAtomic } from '../io/atomic'
 import { unsafeRelativeName } from './paths'
@@ -78,6 +81,31 @@ export const DEFAULT_ZIP_LIMITS: Required<ZipLimits> = {
   maxTotalBytes: 3 * 1024 ** 3
 }
 
+/** Entry name → CRC-32, from the central directory (fflate's filter does not show CRCs). */
+function centralCrcs(file: string, b: Buffer): Map<string, number> {
+  let eocd = -1
+  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65535); i--) {
+    if (b.readUInt32LE(i) === 0x06054b50) {
+      eocd = i
+      break
+    }
+  }
+  if (eocd < 0) throw new ZipError(`${file}: no end-of-central-directory record: not a zip archive, or a truncated one`, file)
+  const count = b.readUInt16LE(eocd + 10)
+  let off = b.readUInt32LE(eocd + 16)
+  const out = new Map<string, number>()
+  for (let i = 0; i < count; i++) {
+    if (off + 46 > b.length || b.readUInt32LE(off) !== 0x02014b50) {
+      throw new ZipError(`${file}: central directory entry ${i + 1} at offset ${off} is damaged (the archive is truncated or corrupt)`, file)
+    }
+    const nameLen = b.readUInt16LE(off + 28)
+    const name = b.subarray(off + 46, off + 46 + nameLen).toString('utf8')
+    out.set(name, b.readUInt32LE(off + 16))
+    off += 46 + nameLen + b.readUInt16LE(off + 30) + b.readUInt16LE(off + 32)
+  }
+  return out
+}
+
 /**
  * Read a zip archive from an untrusted source into memory, entry name → bytes. Folder entries (names
  * ending in "/") are skipped. Throws ZipError naming the archive and the entry.
@@ -129,11 +157,21 @@ export function readZipSafe(path: string, limits: ZipLimits = {}): Map<string, U
     if (e instanceof ZipError) throw e
     throw new ZipError(`${file}: not a readable zip archive (${(e as Error).message}); it may be truncated or damaged`, file)
   }
+  const crcs = centralCrcs(file, bytes)
   const out = new Map<string, Uint8Array>()
   for (const [name, n] of declared) {
     const data = files[name]
     if (!data || data.byteLength !== n) {
       throw new ZipError(`${file}: entry "${name}" unpacked to ${data?.byteLength ?? 0} bytes, but its header declares ${n}: the archive is damaged`, file, name)
+    }
+    const want = crcs.get(name)
+    const got = crc32(data) >>> 0
+    if (want !== undefined && want >>> 0 !== got) {
+      throw new ZipError(
+        `${file}: entry "${name}" fails its CRC-32 check (${got.toString(16).padStart(8, '0')}, the archive says ${(want >>> 0).toString(16).padStart(8, '0')}): the archive is damaged, or its sizes were altered`,
+        file,
+        name
+      )
     }
     out.set(name, data)
   }

@@ -162,13 +162,13 @@ function parseMetadata(file: string, raw: unknown): Record<string, string> {
 }
 
 /** The data section must be tiled exactly: sorted by offset, each tensor starts where the last ended. */
-function checkCoverage(file: string, tensors: Map<string, TensorEntry>, dataLength: number): void {
+function checkCoverage(file: string, tensors: Map<string, TensorEntry>, dataLength: number, dataStart: number): void {
   const sorted = [...tensors.entries()].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end)
   let prevEnd = 0
   let prevName: string | undefined
   for (const [name, t] of sorted) {
     if (t.begin < prevEnd) {
-      fail(file, `data_offsets [${t.begin}, ${t.end}] overlap tensor "${prevName}" (which ends at ${prevEnd})`, name)
+      fail(file, `data_offsets [${t.begin}, ${t.end}] overlap tensor "${prevName}" (which ends at ${prevEnd}; file offset ${dataStart + t.begin}); each byte of the data section belongs to one tensor`, name)
     }
     if (t.begin > prevEnd) {
       fail(
@@ -180,7 +180,7 @@ function checkCoverage(file: string, tensors: Map<string, TensorEntry>, dataLeng
     if (t.end > dataLength) {
       fail(
         file,
-        `data ends at byte ${t.end} of the data section, but the file holds only ${dataLength} bytes after the header: the file is truncated or its offsets are out of range`,
+        `data ends at byte ${t.end} of the data section, but the file holds only ${dataLength} bytes after the header: the file is truncated or its offsets are out of range (the tensor would end at file offset ${dataStart + t.end}, the file ends at ${dataStart + dataLength})`,
         name
       )
     }
@@ -252,7 +252,7 @@ function readHeaderFd(fd: number, file: string): SafetensorsHeader {
   }
   const dataStart = 8 + n
   const dataLength = fileSize - dataStart
-  checkCoverage(file, tensors, dataLength)
+  checkCoverage(file, tensors, dataLength, dataStart)
   return { file, headerLength: n, dataStart, dataLength, fileSize, tensors, metadata }
 }
 

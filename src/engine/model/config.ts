@@ -148,6 +148,9 @@ export function parseBertConfig(raw: unknown, opts: { file?: string; numLabels?:
     classifier_dropout: r.classifier_dropout === undefined || r.classifier_dropout === null ? null : numField(r, 'classifier_dropout', 0.1, 0, 1, file),
     extra: {}
   }
+  if (!Number.isInteger(cfg.pad_token_id) || cfg.pad_token_id >= cfg.vocab_size) {
+    throw new ConfigError(`config field "pad_token_id" must be an integer token id below vocab_size ${cfg.vocab_size}, found ${JSON.stringify(r.pad_token_id)}`, 'pad_token_id', file)
+  }
   if (cfg.hidden_size % cfg.num_attention_heads !== 0) {
     throw new ConfigError(
       `hidden_size ${cfg.hidden_size} is not a multiple of num_attention_heads ${cfg.num_attention_heads}`,
