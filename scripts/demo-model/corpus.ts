@@ -17,9 +17,9 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadGlueSplit, type TaskName } from '../../src/engine/data'
+import { getTask, loadGlueSplit, type TaskName } from '../../src/engine/data'
 
-export const ALLOWED_TASKS = ['SST-2', 'CoLA', 'STS-B', 'RTE', 'WNLI'] as const satisfies readonly TaskName[]
+export const ALLOWED_TASKS = ['sst2', 'cola', 'stsb', 'rte', 'wnli'] as const satisfies readonly TaskName[]
 export const EXCLUDED_TASKS: Record<string, string> = {
   MRPC: 'Microsoft Research Shared Source License (non-commercial): must not go into a shipped model',
   QQP: 'non-commercial terms; full set not in ../shared/data anyway',
@@ -94,7 +94,7 @@ export function wordnetUnits(text: string, source: string): CorpusUnit[] {
 export async function glueUnits(glueDir: string, task: (typeof ALLOWED_TASKS)[number]): Promise<CorpusUnit[]> {
   if (!(ALLOWED_TASKS as readonly string[]).includes(task)) throw new Error(`task ${task} may not go into the demo corpus`)
   const ds = await loadGlueSplit(glueDir, task, 'train')
-  const source = `${task}/train`
+  const source = `${getTask(task).displayName}/train`
   return ds.examples.map((e) =>
     e.textB !== undefined && e.textB !== '' ? { source, a: normalizeText(e.textA), b: normalizeText(e.textB) } : { source, a: normalizeText(e.textA) }
   )
