@@ -3,8 +3,11 @@
  * plain `child_process.fork` child elsewhere (process.send / 'message'), both behind one Transport.
  *
  * Owns: backend initialisation at start, answering the engine calls of the contract
- * (`{ id, method, params }` → `{ id, result }` | `{ id, error }`), `engine:status` / `engine:log` events,
- * and a clean exit (code 0) on a `shutdown` message or when the parent goes away.
+ * (`{ id, method, params }` → `{ id, result }` | `{ id, error }`: backend, dataset preview/validate/stats,
+ * model inspection, run estimate/start/stop, mask overlap), `engine:status` / `engine:log` events, the run
+ * events (src/engine/host/run-calls.ts), and a clean exit (code 0) on a `shutdown` message or when the
+ * parent goes away (a live run is cancelled first and records itself as cancelled).
+ * Runs are written to $IRD_RUNS_DIR (the host sets it; default ./runs, as the CLI).
  * Must not: import electron (it also runs under plain Node), let an error escape (every failure becomes a
  * serialised error or a log event), install a SIGTERM handler (the host's last resort is a kill), or block
  * the message loop with long work: future long jobs (Fisher, training) follow start / progress / done
@@ -26,6 +29,9 @@ import {
   type LogLevel
 } from '../shared/contract'
 import { CodedError, serializeError } from '../shared/errors'
+import { detectCall, previewCall, statsCall, validateCall } from './host/data-calls'
+import { inspectModel } from './host/model-calls'
+import { EngineRuns } from './host/run-calls'
 
 // ---------------------------------------------------------------------------------------------------------
 // Transport: one adapter over Electron's parentPort and Node's fork IPC
@@ -84,6 +90,11 @@ class Engine {
   private queue: Promise<unknown> = Promise.resolve()
   private inFlight = 0
   private shuttingDown = false
+  private readonly runs = new EngineRuns(
+    (e) => this.transport.send(e),
+    () => process.env.IRD_RUNS_DIR || 'runs',
+    () => this.backend?.name ?? 'none'
+  )
 
   constructor(private readonly transport: Transport) {}
 
@@ -137,7 +148,9 @@ class Engine {
       return
     }
     this.inFlight++
-    this.exclusive(() => this.call(method, params))
+    // Stopping a run never waits behind a long call (validating a large file).
+    const work = method === 'runs:stop' ? this.call(method, params) : this.exclusive(() => this.call(method, params))
+    work
       .then(
         (result) => this.transport.send({ id, result }),
         (e: unknown) => {
@@ -164,6 +177,9 @@ class Engine {
       throw new CodedError('BACKEND_UNAVAILABLE', `no backend is running: ${this.backendError}`)
     },
     'engine:setBackend': async ({ backend }) => {
+      if (this.runs.activeRunId) {
+        throw new CodedError('CONFLICT', `run ${this.runs.activeRunId} is running on ${this.backend?.name ?? 'this backend'}: stop it before switching backend`)
+      }
       const before = tf.getBackend()
       try {
         this.backend = toContract(await initBackend({ force: backend }))
@@ -177,13 +193,27 @@ class Engine {
       }
       this.log('info', `backend switched (${backend} requested): ${describeBackend(this.backend)}`)
       return this.backend
-    }
+    },
+    'datasets:preview': (p) => previewCall(p),
+    'datasets:detect': (p) => detectCall(p),
+    'datasets:validate': (p) => validateCall(p),
+    'datasets:stats': (p) => statsCall(p),
+    'models:inspect': async ({ path }) => inspectModel(path),
+    'runs:estimate': (p) => this.runs.estimate(p),
+    'runs:start': async ({ config }) => {
+      if (!this.backend) throw new CodedError('BACKEND_UNAVAILABLE', `no backend is running: ${this.backendError}`)
+      return this.runs.start(config)
+    },
+    'runs:stop': async ({ runId }) => this.runs.stop(runId),
+    'runs:maskOverlap': async ({ runIds }) => this.runs.maskOverlap(runIds)
   }
 
   private async shutdown(): Promise<void> {
     if (this.shuttingDown) return
     this.shuttingDown = true
-    // Let in-flight calls answer; the host kills the process if this takes too long.
+    // Let in-flight calls answer and a live run record itself as cancelled; the host kills the process if
+    // this takes too long (and then marks the run failed).
+    await this.runs.shutdown()
     while (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10))
     this.exit(0)
   }

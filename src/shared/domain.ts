@@ -508,11 +508,11 @@ export interface CompareTables {
 
 export interface MaskOverlapMatrix {
   runIds: string[]
-  /** |mask| per run (head included). */
-  counts: number[]
-  /** |A ∩ B| and Jaccard |A ∩ B| / |A ∪ B|, indexed like runIds. */
-  intersection: number[][]
-  jaccard: number[][]
+  /** |mask| per run (head included); null where the mask could not be read. */
+  counts: Array<number | null>
+  /** |A ∩ B| and Jaccard |A ∩ B| / |A ∪ B|, indexed like runIds; null where a mask is missing or the models differ. */
+  intersection: Array<Array<number | null>>
+  jaccard: Array<Array<number | null>>
   /** Runs whose mask could not be read (no mask/, another model shape), with why; they get null rows. */
   problems: Array<{ runId: string; message: string }>
 }
