@@ -4,12 +4,11 @@
  * Must not: build chart options (views do, with their data).
  */
 import { BarChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts'
-import { AriaComponent, DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
+import { AriaComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
 import { init, use, type ComposeOption, type ECharts } from 'echarts/core'
 import type { BarSeriesOption, HeatmapSeriesOption, LineSeriesOption, ScatterSeriesOption } from 'echarts/charts'
 import type {
   AriaComponentOption,
-  DataZoomComponentOption,
   GridComponentOption,
   LegendComponentOption,
   MarkLineComponentOption,
@@ -30,7 +29,6 @@ use([
   TitleComponent,
   VisualMapComponent,
   MarkLineComponent,
-  DataZoomComponent,
   AriaComponent,
   CanvasRenderer,
   SVGRenderer
@@ -47,7 +45,6 @@ export type ChartOption = ComposeOption<
   | TitleComponentOption
   | VisualMapComponentOption
   | MarkLineComponentOption
-  | DataZoomComponentOption
   | AriaComponentOption
 >
 
