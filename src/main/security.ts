@@ -16,6 +16,8 @@ export interface CspOptions {
   devServerOrigin?: string
   /** `frame-ancestors` works only as a header; in a <meta> Chromium ignores it with a console warning. */
   forMeta?: boolean
+  /** Browser mode: the server's own WebSocket origin (ws://127.0.0.1:PORT), besides 'self'. */
+  connectOrigins?: string[]
 }
 
 export function contentSecurityPolicy(opts: CspOptions = {}): string {
@@ -27,7 +29,7 @@ export function contentSecurityPolicy(opts: CspOptions = {}): string {
     ['style-src', dev ? "'self' 'unsafe-inline'" : "'self'"],
     ['img-src', "'self' data:"],
     ['font-src', "'self'"],
-    ['connect-src', dev ? `'self' ${dev.replace(/^http/, 'ws')}` : "'self'"],
+    ['connect-src', [dev ? `'self' ${dev.replace(/^http/, 'ws')}` : "'self'", ...(opts.connectOrigins ?? [])].join(' ')],
     ['worker-src', "'self'"],
     ['object-src', "'none'"],
     ['base-uri', "'none'"],

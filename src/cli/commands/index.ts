@@ -6,5 +6,6 @@ import type { CommandTable } from '../command'
 import { studyCommands } from './study'
 import { exportCommands } from './export'
 import { resumeCommands } from './resume'
+import { serveCommands } from './serve'
 
-export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands, ...resumeCommands }
+export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands, ...resumeCommands, ...serveCommands }
