@@ -278,11 +278,11 @@ export function reportCharts(r: StudyReport): Record<string, string> {
     const maxRounds = Math.max(...r.trajectories.map((t) => t.rounds.length))
     const xs = Array.from({ length: maxRounds + 1 }, (_, i) => String(i))
     charts['ird-trajectory.svg'] = svgChart({
-      title: { text: 'IRD trajectory: |S| (samples) and |P| (parameters) per round', left: 'center', textStyle: { fontSize: 13 } },
-      legend: { top: 28, type: 'scroll' },
-      grid: { top: 64, left: 64, right: 16, bottom: 40 },
+      title: { text: 'IRD trajectory: |S| (samples) and |P| (parameters) per round', left: 'center', top: 4, textStyle: { fontSize: 13 } },
+      legend: { top: 30, type: 'scroll' },
+      grid: { top: 72, left: 88, right: 24, bottom: 40 },
       xAxis: { type: 'category', data: xs, name: 'round', nameLocation: 'middle', nameGap: 26 },
-      yAxis: { type: 'log', name: 'size (log)' },
+      yAxis: { type: 'log', name: 'size (log scale)', nameGap: 16 },
       series: r.trajectories.flatMap((t) => [
         { name: `${display(t.task)} |S|`, type: 'line', data: [t.rounds[0].samplesBefore, ...t.rounds.map((x) => x.samplesAfter)] },
         { name: `${display(t.task)} |P|`, type: 'line', lineStyle: { type: 'dashed' }, data: [t.rounds[0].paramsBefore, ...t.rounds.map((x) => x.paramsAfter)] }
