@@ -5,6 +5,9 @@
  */
 import { fork } from 'node:child_process'
 import { EventEmitter } from 'node:events'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ENGINE_SOURCE = fileURLToPath(new URL('../../src/engine/process.ts', import.meta.url))
@@ -17,9 +20,16 @@ export function createFakeElectron() {
   const windows: FakeWindow[] = []
   const handlers = new Map<string, Listener>()
 
+  const userData = mkdtempSync(join(tmpdir(), 'ird-fake-userdata-'))
   class App extends EventEmitter {
     isPackaged = false
+    userData = userData
     getVersion = () => '0.1.0'
+    getPath = (name: string) => {
+      if (name !== 'userData') throw new Error(`fake electron: getPath(${name}) is not faked`)
+      return userData
+    }
+    isReady = () => true
     setName = (n: string) => void calls.push(['setName', n])
     enableSandbox = () => void calls.push(['enableSandbox'])
     requestSingleInstanceLock = () => true
@@ -50,6 +60,16 @@ export function createFakeElectron() {
       app.emit('web-contents-created', {}, this.webContents)
     }
     isDestroyed = () => false
+    isMinimized = () => false
+    restore = () => undefined
+    focus = () => void calls.push(['focus'])
+    show = () => undefined
+    /** Like the user closing it: gone from getAllWindows, 'closed', then the app's 'window-all-closed'. */
+    close = () => {
+      windows.splice(windows.indexOf(this), 1)
+      this.emit('closed')
+      if (windows.length === 0) app.emit('window-all-closed')
+    }
     loadFile = async (file: string) => void (this.loaded = file)
     loadURL = async (url: string) => void (this.loaded = url)
   }
@@ -95,6 +115,18 @@ export function createFakeElectron() {
   }
 
   const ipcMain = { handle: (channel: string, fn: Listener) => void handlers.set(channel, fn) }
-  const electron = { app, BrowserWindow: FakeWindow, ipcMain, session: { defaultSession }, utilityProcess }
-  return { electron, calls, windows, handlers, webRequest, defaultSession }
+  /** What the next dialog answers; tests set it. */
+  const dialogAnswers: { open: string[] | null; save: string | null } = { open: null, save: null }
+  const dialog = {
+    showOpenDialog: async (...args: unknown[]) => {
+      calls.push(['showOpenDialog', args.at(-1)])
+      return dialogAnswers.open ? { canceled: false, filePaths: dialogAnswers.open } : { canceled: true, filePaths: [] }
+    },
+    showSaveDialog: async (...args: unknown[]) => {
+      calls.push(['showSaveDialog', args.at(-1)])
+      return dialogAnswers.save ? { canceled: false, filePath: dialogAnswers.save } : { canceled: true, filePath: undefined }
+    }
+  }
+  const electron = { app, BrowserWindow: FakeWindow, ipcMain, session: { defaultSession }, utilityProcess, dialog }
+  return { electron, calls, windows, handlers, webRequest, defaultSession, dialogAnswers, userData }
 }

@@ -3,6 +3,8 @@
  * (sender checked, arguments validated, engine calls relayed to a real engine process), events relayed to
  * the window, session hardening, and a graceful engine stop on quit.
  */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CALL_NAMES, type Result } from '../../src/shared/contract'
@@ -91,6 +93,37 @@ describe('Electron main (fake electron, real engine process)', () => {
     }
     expect(away.prevented).toBe(true)
     expect(home.prevented).toBe(false)
+  })
+
+  it('answers app:info for the desktop shell: its data folder, runs under it, dialogs available', async () => {
+    const info = await call('app:info')
+    expect(info).toMatchObject({ ok: true, value: { mode: 'electron', dataDir: f.userData, fileDialogs: true } })
+    expect((info as { value: { runsDir: string } }).value.runsDir).toBe(join(f.userData, 'runs'))
+  })
+
+  it('saves and opens run configs through native dialogs', async () => {
+    const defaults = (await call('runs:defaults', { task: 'rte' })) as { ok: true; value: Record<string, unknown> }
+    expect(defaults.ok).toBe(true)
+    const config = { ...defaults.value, modelDir: '/models/tiny', trainFile: '/data/train.tsv' }
+    f.dialogAnswers.save = join(f.userData, 'saved-config.json')
+    expect(await call('runs:saveConfig', { config })).toEqual({ ok: true, value: { path: f.dialogAnswers.save } })
+    expect(JSON.parse(readFileSync(f.dialogAnswers.save, 'utf8'))).toEqual(config)
+    f.dialogAnswers.open = [f.dialogAnswers.save]
+    expect(await call('runs:loadConfig')).toEqual({ ok: true, value: { path: f.dialogAnswers.save, config, problems: [] } })
+    writeFileSync(join(f.userData, 'bad.json'), JSON.stringify({ ...config, epochs: 0 }))
+    f.dialogAnswers.open = [join(f.userData, 'bad.json')]
+    expect(await call('runs:loadConfig')).toMatchObject({ ok: true, value: { config: null, problems: [{ field: 'config.epochs' }] } })
+    f.dialogAnswers.open = null
+    expect(await call('runs:loadConfig')).toEqual({ ok: true, value: { path: null, config: null, problems: [] } })
+    expect(await call('app:pickPath', { kind: 'folder' })).toEqual({ ok: true, value: { path: null } })
+  })
+
+  it('keeps the datasets registry in the app data folder', async () => {
+    const imported = await call('datasets:import', { source: { name: 'tiny.tsv', content: 'sentence\tlabel\nok\t1\nbad\t0\n' } })
+    expect(imported).toMatchObject({ ok: true, value: { name: 'tiny.tsv', uploaded: true } })
+    const listed = (await call('datasets:list')) as { ok: true; value: Array<{ path: string }> }
+    expect(listed.value).toHaveLength(1)
+    expect(listed.value[0].path.startsWith(join(f.userData, 'uploads'))).toBe(true)
   })
 
   it('restarts the engine on request', async () => {

@@ -32,14 +32,18 @@ describe('preload window.api', () => {
   })
 
   it('has a method for every contract call, invoking the call by name', async () => {
-    await api.engine.info()
-    await api.engine.setBackend('cpu')
-    await api.engine.getStatus()
-    await api.engine.restart()
-    await api.app.version()
+    for (const method of CALL_NAMES) {
+      const [domain, verb] = method.split(':')
+      const fn = (api as unknown as Record<string, Record<string, (p?: unknown) => Promise<unknown>>>)[domain][verb]
+      expect(typeof fn, method).toBe('function')
+      await fn({ probe: method })
+    }
     const channels = electron.ipcRenderer.invoke.mock.calls.map((c) => c[0])
     expect([...channels].sort()).toEqual([...CALL_NAMES].sort())
+    await api.engine.setBackend({ backend: 'cpu' })
     expect(electron.ipcRenderer.invoke).toHaveBeenCalledWith('engine:setBackend', { backend: 'cpu' })
+    await api.runs.stop({ runId: 'r1' })
+    expect(electron.ipcRenderer.invoke).toHaveBeenLastCalledWith('runs:stop', { runId: 'r1' })
   })
 
   it('delivers only the payload to listeners and unsubscribes', () => {

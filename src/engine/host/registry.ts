@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
-import { basename, join, resolve, sep } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
 import { detectTask, sha256File } from '../data'
 import { CodedError } from '../../shared/errors'
@@ -25,6 +25,7 @@ function readList<T>(file: string): T[] {
     // A registry the app cannot read is kept aside rather than overwritten with an empty list.
     const aside = `${file}.unreadable-${Date.now()}`
     try {
+      mkdirSync(dirname(aside), { recursive: true })
       writeFileAtomic(aside, readFileSync(file))
     } catch {
       /* nothing more to save */
@@ -84,6 +85,7 @@ export class DatasetRegistry {
       const existing = this.list().find((e) => e.uploaded && e.sha256 === sha && basename(e.path) === source.name)
       if (existing) return existing
       path = join(this.uploads, id, source.name)
+      mkdirSync(join(this.uploads, id), { recursive: true })
       writeFileAtomic(path, bytes)
       uploaded = true
     }
