@@ -7,11 +7,15 @@
  *                 is computed against them)
  *   optimizer     trainable entries k: values 4 + indices 4 + AdamW m and v 8, per entry; dense tensors
  *                 (≥ 5 % trainable, or method 'full') also keep a host mirror of the whole tensor
- *   activations   what the backward pass keeps per layer: about (10·H + 3·I)·B·T floats for the hidden,
- *                 attention-output, LayerNorm, feed-forward and dropout tensors plus 3·heads·B·T² for the
- *                 attention scores, probabilities and dropout mask; ×1.5 for the backward pass's own
- *                 temporaries (checked against the wasm heap of the tiny and mini models on this project's
- *                 machine to within a factor of ~1.5)
+ *   activations   per layer about (10·H + 3·I)·B·T floats for the hidden, attention-output, LayerNorm,
+ *                 feed-forward and dropout tensors plus 3·heads·B·T² for the attention scores,
+ *                 probabilities and dropout mask, times a factor for what forward + backward hold at their
+ *                 peak: 5 for a training step, 5.5 for a per-sample Fisher batch. Calibrated with
+ *                 tf.profile peakBytes on wasm (backend tensors above the model, this project's machine):
+ *                 training H128/L2/B16/T64 102–148 MB measured (the peak varies between processes) vs
+ *                 131 MB estimated, H256/L4/B16/T128 886 vs 1174, H128/L2/B32/T128 438 vs 587; Fisher
+ *                 H128/L2/B16/T64 146–148 vs 149, H256/L4/B16/T128 1197 vs 1310. So the estimate errs
+ *                 high by up to ~25 % rather than low
  *   gradients     the masked gradient entries plus, for tensors on the dense path, one full gradient at a time
  *   fisher        per-sample gradient buffers of one Fisher batch: B_f × the largest dense tensor (one
  *                 tensor at a time), per-token embedding gradients B_f·T·H, plus the Fisher accumulators:
@@ -100,22 +104,30 @@ export function estimateMemory(input: MemoryEstimateInput, system?: MemorySystem
   const parameters = 2 * P * f
   // values + indices + m + v per entry; whole tensors need no indices
   const optimizer = trainable * (dense ? 12 : 16)
-  const actPerSample = (rows: number) => 1.5 * L * ((10 * H + 3 * I) * rows * T + 3 * nh * rows * T * T) * f
+  const actBase = (rows: number) => L * ((10 * H + 3 * I) * rows * T + 3 * nh * rows * T * T) * f
+  const actPerSample = (rows: number) => 5 * actBase(rows)
+  const actFisher = (rows: number) => 5.5 * actBase(rows)
   // the trainer's thread holds the whole batch unless workers split it
   const share = parallel ? Math.ceil(B / workers) : B
   const activations = actPerSample(share)
   const gradients = trainable * f + (dense ? largest * f : 0)
-  const fisherBuffers = Bf * largest * f + Bf * T * H * f + 2 * P * f
-  const fisher = input.method === 'fish' || input.method === 'ird' ? fisherBuffers + actPerSample(parallel ? Math.ceil(Bf / workers) : Bf) : 0
+  const usesFisher = input.method === 'fish' || input.method === 'ird'
+  // one Fisher batch in flight: per-sample gradients of one tensor, per-token embedding gradients, activations
+  const fisherBatch = Bf * largest * f + Bf * T * H * f + actFisher(Bf)
+  // accumulators: F and the IRD range (one float each per parameter)
+  const accumulators = 2 * P * f
+  const fisher = usesFisher ? fisherBatch + accumulators : 0
   const perWorkerTrain = P * f + actPerSample(share) + gradients
-  const perWorkerFisher = P * f + (fisher > 0 ? Bf * largest * f + actPerSample(Math.ceil(Bf / Math.max(1, workers))) + P * f : 0)
+  // Fisher workers take whole batches and keep their own accumulator
+  const perWorkerFisher = usesFisher ? P * f + fisherBatch + P * f : 0
   const workersTrain = parallel ? workers * perWorkerTrain : 0
   const workersFisher = parallel && fisher > 0 ? workers * perWorkerFisher : 0
 
   const trainingBytes = parameters + optimizer + (parallel ? 0 : activations + gradients) + workersTrain
-  const selectionBytes = fisher > 0 ? parameters + (parallel ? 2 * P * f : fisher) + workersFisher : parameters
+  const selectionBytes = usesFisher ? parameters + (parallel ? accumulators : fisher) + workersFisher : parameters
   const peakBytes = Math.max(trainingBytes, selectionBytes)
-  const perInstanceBytes = P * f + Math.max(parallel ? 0 : activations + gradients, parallel ? 0 : fisher)
+  // what one backend instance (engine thread or one worker) holds at its peak
+  const perInstanceBytes = parallel ? Math.max(perWorkerTrain, perWorkerFisher) : P * f + Math.max(activations + gradients, usesFisher ? fisherBatch : 0)
 
   const advice: string[] = []
   const biggestAct = activations >= optimizer
@@ -134,10 +146,10 @@ export function estimateMemory(input: MemoryEstimateInput, system?: MemorySystem
 
   let verdict: MemoryEstimate['verdict'] = system ? 'ok' : 'unknown'
   let warning: string | null = null
-  const wasmOver = input.backend === 'wasm' && Math.max(perInstanceBytes, parallel ? Math.max(perWorkerTrain, perWorkerFisher) : 0) > WASM_INSTANCE_LIMIT
+  const wasmOver = input.backend === 'wasm' && perInstanceBytes > WASM_INSTANCE_LIMIT
   if (wasmOver) {
     verdict = 'over'
-    warning = `this run needs about ${formatBytes(Math.max(perInstanceBytes, perWorkerTrain))} in one WebAssembly instance, above the wasm backend's 4 GiB limit`
+    warning = `this run needs about ${formatBytes(perInstanceBytes)} in one WebAssembly instance${parallel ? ' (each worker thread)' : ''}, above the wasm backend's 4 GiB limit`
   } else if (system) {
     if (peakBytes > system.freeBytes) {
       verdict = 'over'
