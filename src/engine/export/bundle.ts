@@ -58,11 +58,11 @@ export function exportBundle(store: RunStore, runId: string, out: string, opts: 
   const run = store.open(runId)
   const status = store.list().find((r) => r.id === run.id)?.status
   if (status === 'running') throw new ExportError(`run ${run.id} is still running: bundle it when it has finished (or been cancelled)`)
-  const entries: Array<{ name: string; data: Uint8Array }> = []
+  const entries: Array<{ name: string; data: Uint8Array; store: boolean }> = []
   const files: BundleManifest['files'] = {}
   for (const f of runFiles(run.dir)) {
     const data = readFileSync(join(run.dir, f))
-    entries.push({ name: PREFIX + f, data })
+    entries.push({ name: PREFIX + f, data, store: f.endsWith('.safetensors') })
     files[f] = { bytes: data.byteLength, sha256: sha256(data) }
   }
   const manifest: BundleManifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, run: run.id, createdAt: new Date().toISOString(), files }

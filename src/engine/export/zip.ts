@@ -30,6 +30,8 @@ export interface ZipEntryInput {
   /** Forward-slash path inside the archive. */
   name: string
   data: Uint8Array | string
+  /** Store this entry uncompressed (already-dense data such as float tensors gains little from deflate). */
+  store?: boolean
 }
 
 /** Without ZIP64 (fflate writes none) an entry or archive must stay below 4 GiB. */
@@ -51,7 +53,7 @@ export function buildZip(entries: readonly ZipEntryInput[], opts: { store?: bool
     if (data.byteLength >= ZIP32_LIMIT || total >= ZIP32_LIMIT) throw new Error(`cannot zip "${e.name}": the archive would exceed 4 GiB, which this writer (no ZIP64) cannot hold`)
     // A flat key with slashes: fflate's nested-object form would split it the same way, but a flat key
     // keeps "__proto__"-like names from meaning anything.
-    tree[e.name] = [new Uint8Array(data.buffer, data.byteOffset, data.byteLength), { level: opts.store ? 0 : 6, mtime: opts.mtime ?? new Date() }]
+    tree[e.name] = [new Uint8Array(data.buffer, data.byteOffset, data.byteLength), { level: opts.store || e.store ? 0 : 6, mtime: opts.mtime ?? new Date() }]
   }
   return zipSync(tree)
 }
