@@ -225,7 +225,9 @@ describe('GLUE submission', () => {
     expect(() => submissionTsv({ task: 'stsb', ids: ['0'], logits: Float32Array.from([NaN]) })).toThrow(/NaN/)
     if (hasTorch) {
       const expected = Object.fromEntries([...z].map(([n, b]) => [n, Buffer.from(b).toString('utf8')]))
-      const py = pythonCheck(join(tmp, 'hf-rte'), cls.run.id, { path: out, expected })
+      const hf = join(tmp, 'hf-for-zip-check')
+      exportHfModel(store, cls.run.id, hf)
+      const py = pythonCheck(hf, cls.run.id, { path: out, expected })
       expect(py.zip_entries).toEqual(Object.keys(expected).sort())
     }
   })
