@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path'
 import { describeBackend, currentBackend } from '../../engine/backend'
 import { runJob, JobInputError } from '../../engine/jobs/run-job'
 import { demoDataDir, demoModelDir } from '../../engine/resources'
+import { defaultAppDataDir, defaultRunsDir } from '../../engine/host/paths'
 import { renderTable, runsTable } from '../../engine/runs/compare'
 import { RunStore } from '../../engine/runs/store'
 import { expandCells, loadStudyConfig, settingsFor, StudyConfigError, type StudyConfig } from '../../engine/study/config'
@@ -164,7 +165,7 @@ export const studyCommands: CommandTable = {
   demo: {
     summary: 'the demonstration: IRD, FISH, random, BitFit and full fine-tuning on bundled SST-2 data with the demo model, then the comparison',
     flags: {
-      runs: { type: 'string', help: 'runs directory (the app shows runs from here)', default: 'runs', metavar: 'DIR' },
+      runs: { type: 'string', help: 'runs directory (default: the app\'s, $IRD_RUNS_DIR or <app data>/runs, so `npm run serve` and the desktop app show the runs)', metavar: 'DIR' },
       'max-train': { type: 'int', help: 'training examples (seeded subset of the bundled 4,000)', default: 2000, min: 16 },
       samples: { type: 'int', help: 'Fisher sample budget n', default: 512, min: 1 },
       'keep-ratio': { type: 'number', help: 'parameter budget', default: 0.005, gt: 0, max: 1 },
@@ -177,7 +178,7 @@ export const studyCommands: CommandTable = {
       const modelDir = resolveModel('demo')
       const dataDir = demoDataDir()
       if (!dataDir) throw new CliError('the bundled demo data (resources/data/sst2-demo) is not in this build')
-      const runsDir = resolve(String(flags.runs))
+      const runsDir = flags.runs ? resolve(String(flags.runs)) : defaultRunsDir(defaultAppDataDir())
       const cfg: StudyConfig = {
         name: 'demo',
         model: modelDir,
@@ -203,7 +204,7 @@ export const studyCommands: CommandTable = {
       const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
       const runs = store.list().filter((r) => ids.has(r.id))
       process.stdout.write(renderTable(runsTable(runs), 'markdown'))
-      progress.log(`runs are in ${runsDir}: \`ird-studio compare --runs ${relative(process.cwd(), runsDir) || '.'}\`, or open them in the app (\`npm run serve\`)`)
+      progress.log(`runs are in ${runsDir}: \`ird-studio compare --runs "${runsDir}"\`, or open them in the app (\`npm run serve\` or the desktop app)`)
       return s.failed.length ? 1 : 0
     }
   }
