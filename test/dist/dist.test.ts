@@ -3,7 +3,8 @@
  * distribution (a fake `electron` executable and the few files electron-builder copies), through
  * scripts/dist.mjs as `npm run dist` runs it; and the wrapper explains a missing Electron instead of
  * downloading. The project is a temp copy with stub build output (out/ is rebuilt concurrently by others)
- * and the real node_modules linked in, so the real dependency filters and asarUnpack rules are exercised.
+ * and a hard-linked copy of the real node_modules (plus a stand-in @tensorflow/tfjs-node, which cannot be
+ * installed offline), so the real dependency filters and asarUnpack rules are exercised.
  */
 import { spawnSync } from 'node:child_process'
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -40,7 +41,27 @@ function project(dir: string): string {
   writeFileSync(join(dir, 'out/main/index.js'), 'console.log("main")\n')
   writeFileSync(join(dir, 'out/renderer/index.html'), '<!doctype html>\n')
   writeFileSync(join(dir, 'src/secret.ts'), 'export const source = true\n')
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  // hard links: real folders (electron-builder resolves dependencies by path), no copying, read only here
+  const cp = spawnSync('cp', ['-al', join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules')])
+  if (cp.status !== 0) symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  const tfn = join(dir, 'node_modules/@tensorflow/tfjs-node')
+  if (cp.status === 0 && !existsSync(tfn)) {
+    const files: Record<string, string> = {
+      'package.json': JSON.stringify({ name: '@tensorflow/tfjs-node', version: '4.22.0', main: 'dist/index.js' }),
+      'dist/index.js': 'module.exports = {}\n',
+      'dist/nodejs_kernel_backend.js': 'module.exports = {}\n',
+      'lib/napi-v8/tfjs_binding.node': 'binary',
+      'deps/lib/libtensorflow.so.2': 'binary',
+      'deps/include/tensorflow/c/c_api.h': '// header',
+      'src/tfjs_backend.cc': '// source',
+      'binding.gyp': '{}',
+      'scripts/install.js': '// downloads libtensorflow'
+    }
+    for (const [f, text] of Object.entries(files)) {
+      mkdirSync(join(tfn, f, '..'), { recursive: true })
+      writeFileSync(join(tfn, f), text)
+    }
+  }
   return dir
 }
 
@@ -89,6 +110,17 @@ describe('npm run dist', () => {
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.ts'))).toEqual([])
     expect(files).not.toContain('/node_modules/@tensorflow/tfjs/dist/tf.min.js')
     expect(files.some((f) => f.startsWith('/node_modules/electron/') || f.startsWith('/node_modules/vue/'))).toBe(false)
+    // tfjs-node: the binding and libtensorflow unpacked (dlopen needs real files), its build sources not shipped
+    const unpacked = join(app, 'resources/app.asar.unpacked/node_modules')
+    if (existsSync(join(proj, 'node_modules/@tensorflow/tfjs-node/binding.gyp'))) {
+      for (const f of ['lib/napi-v8/tfjs_binding.node', 'deps/lib/libtensorflow.so.2', 'dist/index.js', 'package.json']) {
+        expect(existsSync(join(unpacked, '@tensorflow/tfjs-node', f)), f).toBe(true)
+      }
+      for (const f of ['src/tfjs_backend.cc', 'binding.gyp', 'scripts/install.js', 'deps/include/tensorflow/c/c_api.h']) {
+        expect(existsSync(join(unpacked, '@tensorflow/tfjs-node', f)), f).toBe(false)
+        expect(files).not.toContain(`/node_modules/@tensorflow/tfjs-node/${f}`)
+      }
+    } else console.warn('no hard-linked node_modules copy: the tfjs-node packaging rules were not checked')
     // wasm binaries are real files next to the asar
     for (const w of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) {
       expect(existsSync(join(app, 'resources/app.asar.unpacked/node_modules/@tensorflow/tfjs-backend-wasm/dist', w)), w).toBe(true)
