@@ -7,10 +7,11 @@
  * arrive while a run's snapshot is in flight are kept and applied on top of it, so a snapshot never erases
  * newer points, and a point already present (same step, same epoch) is never added twice. A reload finds a
  * running run again through runs:list (the engine, not the window, owns the job).
- * Must not: touch window.api or compute anything the engine reports.
+ * Must not: touch window.api or compute anything the engine reports. Events replace a run's details object
+ * (never mutate the one views hold).
  */
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef, triggerRef } from 'vue'
+import { computed, ref, shallowRef } from 'vue'
 import { call, on } from '../client'
 import type { EngineMemory, RunDetail, RunListEntry, RunMetric, RunSnapshot } from '../domain'
 import type { EventMap } from '../../../shared/contract'
@@ -94,7 +95,7 @@ export const useRunsStore = defineStore('runs', () => {
   const list = ref<RunListEntry[]>([])
   const listError = shallowRef<unknown>(null)
   const listLoaded = ref(false)
-  /** Opened runs' details by id (shallow: events mutate in place, then trigger). */
+  /** Opened runs' details by id (shallow: each event replaces the run's object). */
   const details = shallowRef<Record<string, RunDetail>>({})
   const detailErrors = ref<Record<string, unknown>>({})
   const stopping = ref<Record<string, boolean>>({})
@@ -113,8 +114,11 @@ export const useRunsStore = defineStore('runs', () => {
     pending.get(id)?.push(e)
     const d = details.value[id]
     if (d) {
-      applyEvent(d, e)
-      triggerRef(details)
+      // A new object per event: views compute from `details[id]`, and an object mutated in place would look
+      // unchanged to them (a computed returning the same object does not notify).
+      const next = { ...d, curve: [...d.curve], metrics: [...d.metrics], events: [...d.events] }
+      applyEvent(next, e)
+      details.value = { ...details.value, [id]: next }
     }
     // The list row follows too.
     const i = list.value.findIndex((r) => r.id === id)
