@@ -14,7 +14,9 @@ import {
   exportSamples,
   exportTable,
   formatFromFileName,
+  EXPORT_KINDS,
   importRunBundle,
+  type ExportKind,
   type SubmissionTask
 } from '../../engine/export'
 import { SAVE_DTYPES, type SaveDtype } from '../../engine/io/model-folder'
@@ -26,8 +28,7 @@ import { CliError } from '../common'
 import { isCancelRequested, startBackend } from '../job-support'
 import type { Progress } from '../progress'
 
-export const EXPORT_KINDS = ['hf-model', 'mask', 'delta', 'samples', 'glue-submission', 'table', 'bundle'] as const
-type Kind = (typeof EXPORT_KINDS)[number]
+type Kind = ExportKind
 
 const KIND_HELP: Record<Kind, string> = {
   'hf-model': '--run ID --out DIR: the fine-tuned model as a Hugging Face folder (BertForSequenceClassification)',

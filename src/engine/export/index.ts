@@ -11,3 +11,4 @@ export { exportTable, formatFromFileName, selectRuns, type TableExportOptions } 
 export { BUNDLE_FORMAT, BUNDLE_VERSION, BundleError, exportBundle, importRunBundle, type BundleManifest, type ImportOptions, type ImportResult } from './bundle'
 export { ExportPathError, resolveExportPath, unsafeRelativeName } from './paths'
 export { buildZip, DEFAULT_ZIP_LIMITS, readZipSafe, writeZipAtomic, ZipError, type ZipEntryInput, type ZipLimits } from './zip'
+export { EXPORT_KINDS, runExport, type ExportKind, type ExportOutcome, type ExportRequest, type RunExportOptions } from './run-export'

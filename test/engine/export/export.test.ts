@@ -19,6 +19,7 @@ import {
   exportTable,
   importRunBundle,
   readZipSafe,
+  runExport,
   submissionTsv,
   writeGlueSubmission
 } from '../../../src/engine/export'
@@ -323,6 +324,22 @@ describe('run bundles', () => {
     expect(other.open(again.id).summary.id).toBe(again.id)
     expect(other.list()).toHaveLength(2)
     expect(() => importRunBundle(other, zip, { as: cls.run.id })).toThrow(/already exists/)
+  })
+})
+
+describe('runExport (the app\'s entry point)', () => {
+  it('dispatches each kind and keeps every output inside the chosen folder', async () => {
+    const within = join(tmp, 'app-exports')
+    mkdirSync(within)
+    const a = await runExport(store, { kind: 'delta', runId: cls.run.id, out: 'd.safetensors' }, { within })
+    expect(a.path).toBe(join(within, 'd.safetensors'))
+    expect(readSafetensors(a.path!).metadata?.kind).toBe('ird-studio-sparse-delta')
+    const b = await runExport(store, { kind: 'table', out: 't.md', format: 'markdown' }, { within })
+    expect(readFileSync(b.path!, 'utf8')).toMatch(/^\| run \|/)
+    const c = await runExport(store, { kind: 'hf-model', runId: reg.run.id, out: 'hf', dtype: 'F16' }, { within })
+    expect(readSafetensorsHeader(join(c.path!, 'model.safetensors')).tensors.get('classifier.weight')!.dtype).toBe('F16')
+    await expect(runExport(store, { kind: 'bundle', runId: cls.run.id, out: '../b.zip' }, { within })).rejects.toThrow(/not inside the export folder/)
+    expect(existsSync(join(tmp, 'b.zip'))).toBe(false)
   })
 })
 
