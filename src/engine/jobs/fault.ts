@@ -7,7 +7,9 @@
  *
  * The n-th time (default the first; * = every time) the process reaches <point>, mode `kill` (default)
  * sends itself SIGKILL — no cleanup, no exit handlers, as a crash or the OOM killer —, mode `oom` throws
- * the RangeError V8 throws when an ArrayBuffer cannot be allocated, and mode `sleep<ms>` blocks for that
+ * the RangeError V8 throws when an ArrayBuffer cannot be allocated, mode `heap` fills the JavaScript heap
+ * until V8 aborts the process (a real fatal out-of-memory: run it with a small --max-old-space-size),
+ * and mode `sleep<ms>` blocks for that
  * long (so that a test can kill a tiny run at a chosen moment from outside). Several specs may be given,
  * comma-separated.
  * Without IRD_FAULT every point is a no-op (one environment lookup).
@@ -37,9 +39,13 @@ export function faultPoint(point: FaultPoint): void {
   const n = (counts.get(point) ?? 0) + 1
   counts.set(point, n)
   for (const part of spec.split(',')) {
-    const m = /^([a-z-]+)(?:@(\d+|\*))?(?::(kill|oom|sleep(\d+)))?$/.exec(part.trim())
+    const m = /^([a-z-]+)(?:@(\d+|\*))?(?::(kill|oom|heap|sleep(\d+)))?$/.exec(part.trim())
     if (!m || m[1] !== point || (m[2] !== '*' && Number(m[2] ?? 1) !== n)) continue
     if (m[3] === 'oom') throw new RangeError(`Array buffer allocation failed (IRD_FAULT=${part.trim()})`)
+    if (m[3] === 'heap') {
+      const hog: number[][] = []
+      for (;;) hog.push(Array.from({ length: 1 << 16 }, (_, i) => i + hog.length))
+    }
     if (m[4] !== undefined) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(m[4]))
       continue

@@ -194,6 +194,31 @@ export class RunStore {
   }
 
   /**
+   * For a host whose engine process died (crash, out of memory, kill): mark the runs that process had
+   * "running" as failed with `reason` (or reason(id)). Runs of other processes are not touched. Returns
+   * their ids.
+   */
+  failRunsOf(pid: number, reason: string | ((id: string) => string)): string[] {
+    if (!existsSync(this.root)) return []
+    const failed: string[] = []
+    for (const name of readdirSync(this.root)) {
+      if (!ID_RE.test(name)) continue
+      const dir = join(this.root, name)
+      const st = readJson<StatusFile>(join(dir, 'status.json'))
+      const summary = readJson<RunSummary>(join(dir, 'summary.json'))
+      if (!st || !summary || st.status !== 'running' || st.pid !== pid) continue
+      const now = new Date().toISOString()
+      const why = typeof reason === 'string' ? reason : reason(name)
+      const run = new Run(name, dir)
+      run.summary = { ...summary, status: 'failed', reason: why, endedAt: now }
+      run.writeSummary()
+      run.writeStatus({ ...st, status: 'failed', reason: why, updatedAt: now, endedAt: now })
+      failed.push(name)
+    }
+    return failed
+  }
+
+  /**
    * Mark a stopped run as running again in this process (resume). Refuses a completed run and a run whose
    * process is still alive.
    */
