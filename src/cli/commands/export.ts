@@ -115,7 +115,7 @@ async function runExport(kind: Kind, flags: Flags, progress: Progress): Promise<
     case 'bundle': {
       const run = needRun(flags, kind)
       const out = needOut(flags, kind, 'FILE.zip')
-      const m = await asCliError(() => exportBundle(store, run, out, common))
+      const m = await asCliError(() => exportBundle(store, run, out, { ...common, checkpoint: flags.checkpoint === undefined ? undefined : Boolean(flags.checkpoint) }))
       say(`wrote run ${m.run} (${Object.keys(m.files).length} files) to ${resolve(out)}; import it elsewhere with \`ird-studio import-run ${out}\``)
       return 0
     }
@@ -164,6 +164,7 @@ export const exportCommands: CommandTable = {
       glue: { type: 'bool', help: 'table: GLUE pivot (one row per method and budget)' },
       task: { type: 'string', help: `table: only runs of this task (${TASK_NAMES.join(', ')})`, metavar: 'NAME' },
       method: { type: 'string', help: 'table: only runs of this method', metavar: 'NAME' },
+      checkpoint: { type: 'bool', help: 'bundle: include the training checkpoint (default: only for runs that did not complete)' },
       'glue-dir': { type: 'string', help: 'glue-submission: GLUE folder (CoLA/test.tsv, …; diagnostic/diagnostic.tsv for AX)', metavar: 'DIR' },
       test: { type: 'string', help: 'glue-submission: the test file of a single run', metavar: 'FILE' },
       'batch-size': { type: 'int', help: 'glue-submission: examples per batch', default: 32, min: 1, max: 4096 },

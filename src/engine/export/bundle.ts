@@ -4,7 +4,8 @@
  * run store.
  *
  * Layout: `bundle.json` ({format "ird-studio-run-bundle", version, run id, created, files: {name: {bytes,
- * sha256}}}) and the run's files under `run/`. The base model is not included (it is usually a public
+ * sha256}}}) and the run's files under `run/` (its checkpoint/ only for runs that did not complete, or
+ * when asked: it is what `ird-studio resume` needs, and several times the delta's size). The base model is not included (it is usually a public
  * checkpoint); the importing side needs it at the recorded modelDir, or a model folder it points at.
  *
  * Owns: writing bundles, and importing them with every check made before the run appears: entry names
@@ -38,21 +39,35 @@ export interface BundleManifest {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-/** Files of a run folder, relative, forward slashes; temp files of interrupted atomic writes are skipped. */
-function runFiles(dir: string, rel = ''): string[] {
+/**
+ * Files of a run folder, relative, forward slashes. Temp files and folders of interrupted atomic writes
+ * (`*.tmp-*`) are skipped, and the training checkpoint unless asked for.
+ */
+function runFiles(dir: string, withCheckpoint: boolean, rel = ''): string[] {
   const out: string[] = []
   for (const name of readdirSync(join(dir, rel)).sort()) {
-    if (name.startsWith('.') || /\.tmp-\d+-[0-9a-f]+/.test(name)) continue
+    if (name.startsWith('.') || name.includes('.tmp-')) continue
+    if (!rel && name === 'checkpoint' && !withCheckpoint) continue
     const r = rel ? `${rel}/${name}` : name
     const st = statSync(join(dir, r))
-    if (st.isDirectory()) out.push(...runFiles(dir, r))
+    if (st.isDirectory()) out.push(...runFiles(dir, withCheckpoint, r))
     else if (st.isFile()) out.push(r)
   }
   return out
 }
 
+export interface BundleExportOptions {
+  within?: string
+  overwrite?: boolean
+  /**
+   * Include the training checkpoint (checkpoint/: optimizer state, data order), so that the importing side
+   * can resume the run. Default: only for runs that did not complete (a completed run's delta is final).
+   */
+  checkpoint?: boolean
+}
+
 /** Write run `runId` as a bundle zip. Returns the manifest. */
-export function exportBundle(store: RunStore, runId: string, out: string, opts: { within?: string; overwrite?: boolean } = {}): BundleManifest {
+export function exportBundle(store: RunStore, runId: string, out: string, opts: BundleExportOptions = {}): BundleManifest {
   const dest = resolveExportPath(out, opts.within)
   if (!opts.overwrite && existsSync(dest)) throw new ExportError(`${dest} already exists: choose another name (or overwrite)`)
   const run = store.open(runId)
@@ -60,7 +75,7 @@ export function exportBundle(store: RunStore, runId: string, out: string, opts: 
   if (status === 'running') throw new ExportError(`run ${run.id} is still running: bundle it when it has finished (or been cancelled)`)
   const entries: Array<{ name: string; data: Uint8Array; store: boolean }> = []
   const files: BundleManifest['files'] = {}
-  for (const f of runFiles(run.dir)) {
+  for (const f of runFiles(run.dir, opts.checkpoint ?? status !== 'completed')) {
     const data = readFileSync(join(run.dir, f))
     entries.push({ name: PREFIX + f, data, store: f.endsWith('.safetensors') })
     files[f] = { bytes: data.byteLength, sha256: sha256(data) }

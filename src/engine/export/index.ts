@@ -8,7 +8,7 @@ export { exportHfModel, withTaskLabels, type HfExportOptions, type HfExportResul
 export { exportDelta, ExportError, exportMask, exportSamples, runMaskSidecar, type ArtifactExportOptions, type SamplesExport } from './artifacts'
 export { exportGlueSubmission, GLUE_SUBMISSION_FILES, submissionTsv, writeGlueSubmission, type SubmissionFromRunsOptions, type SubmissionResult, type SubmissionTask, type TaskPredictions } from './glue'
 export { exportTable, formatFromFileName, selectRuns, type TableExportOptions } from './table'
-export { BUNDLE_FORMAT, BUNDLE_VERSION, BundleError, exportBundle, importRunBundle, type BundleManifest, type ImportOptions, type ImportResult } from './bundle'
+export { BUNDLE_FORMAT, BUNDLE_VERSION, BundleError, exportBundle, importRunBundle, type BundleExportOptions, type BundleManifest, type ImportOptions, type ImportResult } from './bundle'
 export { ExportPathError, resolveExportPath, unsafeRelativeName } from './paths'
 export { buildZip, DEFAULT_ZIP_LIMITS, readZipSafe, writeZipAtomic, ZipError, type ZipEntryInput, type ZipLimits } from './zip'
 export { EXPORT_KINDS, runExport, type ExportKind, type ExportOutcome, type ExportRequest, type RunExportOptions } from './run-export'

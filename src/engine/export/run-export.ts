@@ -19,7 +19,8 @@ export const EXPORT_KINDS: readonly ExportKind[] = ['hf-model', 'mask', 'delta',
 
 export type ExportRequest =
   | { kind: 'hf-model'; runId: string; out: string; shardBytes?: number; dtype?: SaveDtype; overwrite?: boolean }
-  | { kind: 'mask' | 'delta' | 'samples' | 'bundle'; runId: string; out: string; overwrite?: boolean }
+  | { kind: 'mask' | 'delta' | 'samples'; runId: string; out: string; overwrite?: boolean }
+  | { kind: 'bundle'; runId: string; out: string; overwrite?: boolean; checkpoint?: boolean }
   | { kind: 'table'; out: string; format: TableFormat; glue?: boolean; runs?: string[]; task?: string; method?: string; overwrite?: boolean }
   | { kind: 'glue-submission'; runIds: string[]; out: string; glueDir?: string; testFiles?: Partial<Record<SubmissionTask, string>>; batchSize?: number; maxLength?: number }
 
@@ -55,7 +56,7 @@ export async function runExport(store: RunStore, req: ExportRequest, opts: RunEx
       return { kind: req.kind, path, message: `${doc.selectedSampleIds.length} selected samples of run ${doc.run}` }
     }
     case 'bundle': {
-      const m = exportBundle(store, req.runId, req.out, { within, overwrite: req.overwrite })
+      const m = exportBundle(store, req.runId, req.out, { within, overwrite: req.overwrite, checkpoint: req.checkpoint })
       return { kind: req.kind, path, message: `run ${m.run} bundled (${Object.keys(m.files).length} files)` }
     }
     case 'table': {

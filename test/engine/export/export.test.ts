@@ -325,6 +325,23 @@ describe('run bundles', () => {
     expect(other.list()).toHaveLength(2)
     expect(() => importRunBundle(other, zip, { as: cls.run.id })).toThrow(/already exists/)
   })
+
+  it('leaves a completed run\'s training checkpoint out unless asked, and skips temp files', () => {
+    mkdirSync(cls.run.path('checkpoint'))
+    writeFileSync(join(cls.run.path('checkpoint'), 'checkpoint.json'), '{}')
+    writeFileSync(cls.run.path('.results.json.tmp-1-abc'), 'partial')
+    try {
+      const without = exportBundle(store, cls.run.id, join(tmp, 'bundle-nock.zip'))
+      expect(Object.keys(without.files).filter((f) => f.startsWith('checkpoint') || f.includes('.tmp-'))).toEqual([])
+      const withCk = exportBundle(store, cls.run.id, join(tmp, 'bundle-ck.zip'), { checkpoint: true })
+      expect(Object.keys(withCk.files)).toContain('checkpoint/checkpoint.json')
+      const r = importRunBundle(new RunStore(join(tmp, 'runs-ck')), join(tmp, 'bundle-ck.zip'))
+      expect(readFileSync(join(r.dir, 'checkpoint/checkpoint.json'), 'utf8')).toBe('{}')
+    } finally {
+      rmSync(cls.run.path('checkpoint'), { recursive: true })
+      rmSync(cls.run.path('.results.json.tmp-1-abc'))
+    }
+  })
 })
 
 describe('runExport (the app\'s entry point)', () => {
