@@ -380,7 +380,8 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
           emit({ phase: 'train', done: e.step, total: e.totalSteps, loss: e.loss, lr: e.lr, epoch: e.epoch, etaMs: e.etaMs })
           run.event('train', fields)
         } else if (e.type === 'eval') log('eval', fields)
-        else run.event(`train-${e.type}`, fields) // phase changes, checkpoints and the trainer's own 'done'
+        else if (e.type === 'checkpoint') log('checkpoint', { step: e.step, totalSteps: e.totalSteps, epoch: e.epoch })
+        else run.event(`train-${e.type}`, fields) // phase changes and the trainer's own 'done'
       }
     })
     if (result.status === 'cancelled') {

@@ -123,7 +123,7 @@ export interface TrainEvent {
   evalLoss?: number
   /** 'done'. */
   status?: TrainStatus
-  /** 'checkpoint': the position saved; 'phase' after a resume: where training continues. */
+  /** The first 'phase' event after a resume: the step training continues from. ('checkpoint' events carry the saved step as `step`.) */
   resumedFrom?: number
 }
 
@@ -377,7 +377,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       timing: { trainMs, evalMs, evalRuns, samplesDone }
     })
     checkpointsSaved++
-    emit({ type: 'checkpoint', phase: 'train', epoch: Math.min(epoch, epochs), resumedFrom: step })
+    emit({ type: 'checkpoint', phase: 'train', epoch: Math.min(epoch, epochs) })
   }
 
   try {
