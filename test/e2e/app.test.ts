@@ -47,6 +47,9 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     expect(await page().textContent('main')).toContain('No saved runs')
     await go('monitor')
     expect(await page().textContent('main')).toContain('No runs yet')
+    await go('engine')
+    await page().waitForSelector('.engine-panel .facts')
+    await screenshot(page(), 'engine')
     await go('datasets')
   })
 
@@ -123,7 +126,7 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await p.fill('#run-name', opts.name)
     if (opts.epochs) await p.fill('#tr-epochs', String(opts.epochs))
     await p.waitForFunction(() => !document.querySelector('[data-testid="start-run"]')?.hasAttribute('disabled'), undefined, { timeout: 30_000 })
-    if (opts.method === 'ird') {
+    if (opts.name === 'e2e ird') {
       await p.waitForSelector('[data-testid="estimate-k"]')
       expect(Number((await p.textContent('[data-testid="estimate-k"]'))?.replace(/[^0-9].*$/, '').replace(/,/g, ''))).toBeGreaterThan(0)
       await screenshot(p, 'new-run')
@@ -176,12 +179,13 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await go('runs')
     await p.waitForSelector('[data-testid="runs-table"] tbody tr')
     for (const id of runIds.slice(0, 2)) await p.check(`tr[data-run="${id}"] input[type="checkbox"]`)
-    await p.click(`tr[data-run="${runIds[0]}"] button:has-text("Pin as baseline")`)
+    await p.click(`tr[data-run="${runIds[0]}"] button[data-pin]`)
     await p.waitForSelector('text=Settings that differ', { state: 'attached' })
     const diff = (await p.textContent('main')) ?? ''
     expect(diff).toMatch(/method/)
     await p.waitForSelector('figure[data-chart="mask-overlap"] canvas', { timeout: 30_000 })
     await p.waitForSelector('figure[data-chart="runs-loss"] canvas')
+    await p.$eval('.table-scroll', (el) => el.scrollTo(0, 0))
     await screenshot(p, 'runs-compare')
 
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-testid="export-csv"]')])

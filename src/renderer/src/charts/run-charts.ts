@@ -75,9 +75,9 @@ export function devChart(d: RunDetail): ChartSpec {
       grid,
       tooltip: { trigger: 'axis' },
       legend: { top: 0 },
-      xAxis: { type: 'category', ...axisName('epoch'), data: d.metrics.map((m) => String(m.epoch)) },
-      yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v: number) => (100 * v).toFixed(0) } },
-      series: names.map((n) => ({ name: n, type: 'line' as const, data: d.metrics.map((m) => m.metrics[n] ?? null) }))
+      xAxis: { type: 'value', ...axisName('epoch'), min: 0, minInterval: 1 },
+      yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v: number) => (100 * v).toFixed(1) } },
+      series: names.map((n) => ({ name: n, type: 'line' as const, showSymbol: d.metrics.length < 40, data: d.metrics.map((m) => [m.epoch, m.metrics[n] ?? null]) }))
     },
     table: { header: ['epoch', ...names, ...(d.metrics.some((m) => m.evalLoss !== undefined) ? ['dev loss'] : [])], rows: d.metrics.map((m) => [String(m.epoch), ...names.map((n) => (m.metrics[n] === undefined ? '–' : (100 * m.metrics[n]).toFixed(2))), ...(d.metrics.some((x) => x.evalLoss !== undefined) ? [sci(m.evalLoss)] : [])]) },
     summary: d.metrics.length ? `Dev ${names.join(', ')} after ${d.metrics.length} epoch(s); last: ${names.map((n) => `${n} ${(100 * (d.metrics[d.metrics.length - 1].metrics[n] ?? NaN)).toFixed(2)}`).join(', ')}` : 'No evaluation yet'
@@ -149,15 +149,18 @@ export function sampleScoreChart(f: FisherChartData | null): ChartSpec {
   const s = f?.sampleScores
   const h = s?.log10Histogram
   const q = s?.distribution
+  // Enough decimals that neighbouring bins read differently (scores can sit in a narrow range).
+  const width = h && h.edges.length > 1 ? Math.abs(h.edges[1] - h.edges[0]) : 0.1
+  const digits = Math.min(6, Math.max(2, Math.ceil(-Math.log10(width || 0.1)) + 1))
   return {
     option: {
       grid,
       tooltip: { trigger: 'axis' },
-      xAxis: { type: 'category', data: h ? h.counts.map((_, i) => h.edges[i].toFixed(2)) : [], ...axisName('log₁₀ s_i (bin start)') },
+      xAxis: { type: 'category', data: h ? h.counts.map((_, i) => h.edges[i].toFixed(digits)) : [], ...axisName('log₁₀ s_i (bin start)') },
       yAxis: { type: 'value', name: 'samples' },
       series: [{ type: 'bar', data: h?.counts ?? [], barCategoryGap: '5%' }]
     },
-    table: { header: ['log10 s_i', 'samples'], rows: h ? h.counts.map((c, i) => [`[${h.edges[i].toFixed(2)}, ${h.edges[i + 1].toFixed(2)})`, int(c)]) : [] },
+    table: { header: ['log10 s_i', 'samples'], rows: h ? h.counts.map((c, i) => [`[${h.edges[i].toFixed(digits)}, ${h.edges[i + 1].toFixed(digits)})`, int(c)]) : [] },
     summary: q ? `Per-sample scores of ${int(q.count)} samples (${s!.scope}): median ${sci(q.median)}, 10–90 % ${sci(q.q10)}–${sci(q.q90)}` : 'No per-sample scores'
   }
 }
@@ -169,7 +172,7 @@ export function irdChart(f: FisherChartData | null): ChartSpec {
   const P = rounds.length ? [rounds[0].paramsBefore, ...rounds.map((r) => r.paramsAfter)] : []
   return {
     option: {
-      grid: { ...grid, right: 64 },
+      grid: { ...grid, top: 72, right: 64 },
       tooltip: { trigger: 'axis' },
       legend: { top: 0, data: ['|S| samples', '|P| parameters', 'sample mass kept', 'parameter mass kept'] },
       xAxis: { type: 'category', data: xs, ...axisName('round') },
@@ -256,9 +259,9 @@ export function overlayDevChart(runs: Array<{ label: string; detail: RunDetail }
       grid,
       tooltip: { trigger: 'axis' },
       legend: { top: 0, type: 'scroll' },
-      xAxis: { type: 'category', ...axisName('epoch'), data: Array.from({ length: epochs }, (_, i) => String(i + 1)) },
-      yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v: number) => (100 * v).toFixed(0) } },
-      series: runs.map((r) => ({ name: r.label, type: 'line' as const, data: r.detail.metrics.map((m) => m.main ?? null) }))
+      xAxis: { type: 'value', ...axisName('epoch'), min: 0, minInterval: 1 },
+      yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v: number) => (100 * v).toFixed(1) } },
+      series: runs.map((r) => ({ name: r.label, type: 'line' as const, data: r.detail.metrics.map((m) => [m.epoch, m.main ?? null]) }))
     },
     table: { header: ['run', ...Array.from({ length: epochs }, (_, i) => `epoch ${i + 1}`)], rows: runs.map((r) => [r.label, ...Array.from({ length: epochs }, (_, i) => { const v = r.detail.metrics[i]?.main; return v === undefined ? '–' : (100 * v).toFixed(2) })]) },
     summary: `Main dev score per epoch of ${runs.length} runs`
