@@ -25,7 +25,7 @@ const state = tinyState(cfg, 7)
 const mask = randomMask(cfg, state, 3, 0.05)
 const data = separable(37, 11)
 const dev = separable(19, 12)
-const base: Omit<TrainOptions, 'model'> = { mask, train: data, dev, task: 'sst2', epochs: 3, batchSize: 8, lr: 5e-3, warmupRatio: 0.2, weightDecay: 0.01, seed: 9, maxLength: 16, bucketByLength: true }
+const base: Omit<TrainOptions, 'model'> = { mask, train: data, dev, task: 'sst2', epochs: 3, batchSize: 8, lr: 5e-3, warmupRatio: 0.2, weightDecay: 0.01, seed: 9, maxLength: 16, bucketByLength: true, restoreBest: true }
 
 function stripTiming(r: TrainResult) {
   const { elapsedMs: _e, stepsPerSec: _s, resumedFromStep: _r, checkpointsSaved: _c, ...rest } = r
@@ -75,6 +75,7 @@ describe('resumable training', () => {
   })
 
   it('resuming from every checkpoint on disk reaches the same weights and metrics bit for bit', async () => {
+    expect(saved.length, 'the first test saved checkpoints').toBe(9)
     for (const { step, dir } of saved) {
       const loaded = loadCheckpoint(dir)
       expect(loaded, dir).not.toBeNull()
@@ -82,6 +83,8 @@ describe('resumable training', () => {
       const resumed = await run({ resume: loaded!.checkpoint })
       expect(resumed.result.resumedFromStep).toBe(step)
       expectSameRun(reference, resumed, `resumed from step ${step}`)
+      // restoreBest: the best epoch (not the last) is what the model ends with here, so its saved values matter
+      expect(resumed.result.restoredBest).toBe(true)
     }
   })
 
