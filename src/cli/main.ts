@@ -150,7 +150,7 @@ const coreCommands: Record<string, Command> = {
       }
       progress.end()
       if (res.status === 'cancelled') {
-        process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}\n`)
+        process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}; \`ird-studio resume ${res.run.id}${flags.out !== 'runs' ? ` --runs ${String(flags.out)}` : ''}\` continues it from where it stopped\n`)
         return 130
       }
       if (res.status === 'failed') throw new CliError(`run ${res.run.id} failed: ${res.reason}`)
