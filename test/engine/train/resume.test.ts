@@ -117,30 +117,3 @@ describe('resumable training', () => {
     await expect(run({ resume: ck, train: separable(37, 99) })).rejects.toThrow(/trainHash/)
   })
 })
-
-describe('resumable training over worker threads', () => {
-  it('with 2 workers (dropout on) a cancelled run resumes to the uninterrupted 2-worker run bit for bit', async () => {
-    const full = await run({ workers: 2, epochs: 2 })
-    const dir = join(tmp, 'workers')
-    mkdirSync(dir)
-    let steps = 0
-    const stopAt = 3 + new Rng(Date.now() % 1e6).int(5)
-    const cancelled = await run({
-      workers: 2,
-      epochs: 2,
-      eventIntervalMs: 0,
-      checkpoint: { save: (ck) => void saveCheckpoint(dir, ck) },
-      onEvent: (e) => {
-        if (e.type === 'step') steps = e.step
-      },
-      shouldCancel: () => steps >= stopAt
-    })
-    expect(cancelled.result.steps).toBe(stopAt)
-    const loaded = loadCheckpoint(dir)!
-    expect(loaded.checkpoint.fingerprint.workers).toBe(2)
-    // the worker count is part of the trajectory (each share draws its own dropout): another count is refused
-    await expect(run({ epochs: 2, resume: loaded.checkpoint })).rejects.toThrow(/workers = 2, this run has 0/)
-    const resumed = await run({ workers: 2, epochs: 2, resume: loaded.checkpoint })
-    expectSameRun(full, resumed, `2 workers, cancelled at step ${stopAt}`)
-  })
-})
