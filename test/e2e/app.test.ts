@@ -101,9 +101,32 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await screenshot(p, 'datasets')
   })
 
-  it('adds the model folder and shows its summary', async () => {
+  it('is usable from the keyboard: skip link, screen links, focus on the new screen’s heading', async () => {
+    const p = page()
+    // Start from the top of the document, as after loading the page.
+    await p.evaluate(() => {
+      window.scrollTo(0, 0)
+      document.body.tabIndex = -1
+      document.body.focus()
+      document.body.removeAttribute('tabindex')
+    })
+    await p.keyboard.press('Tab')
+    expect(await p.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+    await p.focus('nav a[data-screen="models"]')
+    await p.keyboard.press('Enter')
+    await p.waitForFunction(() => document.activeElement?.id === 'models-heading')
+    await p.keyboard.press('Tab')
+    expect(await p.evaluate(() => document.activeElement?.id)).toBe('model-path')
+  })
+
+  it('adds the model folder and shows its summary; a wrong folder gets the engine’s reason', async () => {
     const p = page()
     await go('models')
+    await p.fill('#model-path', join(fx.dir, 'no-such-model'))
+    await p.click('text=Check and add')
+    const err = await p.waitForSelector('.error-box')
+    expect(await err.textContent()).toContain('no-such-model')
+    expect(await err.textContent()).not.toMatch(/an error (has )?occurred/i)
     await p.fill('#model-path', fx.model)
     await p.click('text=Check and add')
     const card = await p.waitForSelector('.model-card[data-kind="user"]')
@@ -155,7 +178,7 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
 
   it('watches a long run, finds it still running after a reload, and stops it', async () => {
     const p = page()
-    const id = await newRun({ method: 'ird', name: 'e2e long', epochs: 400 })
+    const id = await newRun({ method: 'ird', name: 'e2e long', epochs: 1000 })
     // Training has begun: the loss curve has points and the Fisher charts are drawn.
     await p.waitForSelector('figure[data-chart="training-loss"] canvas', { timeout: 60_000 })
     await p.waitForSelector('figure[data-chart="fisher-mass-and-selection-per-layer"] canvas')
@@ -180,6 +203,8 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await p.waitForSelector('[data-testid="runs-table"] tbody tr')
     for (const id of runIds.slice(0, 2)) await p.check(`tr[data-run="${id}"] input[type="checkbox"]`)
     await p.click(`tr[data-run="${runIds[0]}"] button[data-pin]`)
+    await p.waitForSelector(`tr.baseline[data-run="${runIds[0]}"]`)
+    expect(await p.$eval('[data-testid="runs-table"] tbody tr', (tr) => tr.getAttribute('data-run'))).toBe(runIds[0])
     await p.waitForSelector('text=Settings that differ', { state: 'attached' })
     const diff = (await p.textContent('main')) ?? ''
     expect(diff).toMatch(/method/)
