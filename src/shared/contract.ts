@@ -30,7 +30,6 @@ import {
   isPlainObject,
   json,
   none,
-  nullable,
   number,
   object,
   oneOf,

@@ -301,6 +301,8 @@ export interface RunConfig {
   workers: number
   /** Train with a saved mask folder instead of selecting one. */
   maskDir?: string
+  /** Save a training checkpoint every N optimizer steps (also after each epoch and on cancel); 0 = epoch ends only. */
+  checkpointEvery?: number
 }
 
 /** What the run list shows (src/engine/runs/store.ts RunSummary). */
@@ -621,8 +623,16 @@ export const runConfig: Validator<RunConfig> = object({
   }),
   maxTrainExamples: nullable(number({ integer: true, min: 1, max: 1_000_000_000 })),
   workers: number({ integer: true, min: 0, max: 256 }),
-  maskDir: optional(path)
+  maskDir: optional(path),
+  checkpointEvery: optional(number({ integer: true, min: 0, max: 1e9 }))
 })
+
+/** The fields of a RunConfig (a run's config.json holds these and its own record fields). */
+export const RUN_CONFIG_KEYS = [
+  'name', 'modelDir', 'task', 'trainFile', 'devFile', 'trainOptions', 'devOptions', 'method', 'keepRatio', 'nSamples',
+  'nSamplesExplicit', 'seed', 'maxLength', 'batchSize', 'epochs', 'lr', 'warmupRatio', 'weightDecay', 'maxGradNorm',
+  'fisher', 'ird', 'maxTrainExamples', 'workers', 'maskDir', 'checkpointEvery'
+] as const satisfies ReadonlyArray<keyof RunConfig>
 
 /** The defaults of `ird-studio run` (src/cli/main.ts), for forms; paths empty. */
 export function defaultRunConfig(task: TaskName = 'sst2'): RunConfig {

@@ -299,7 +299,7 @@ describe('browser mode: hostile messages are refused and change nothing', () => 
   it('dialog calls → UNSUPPORTED with what to do instead', async () => {
     const r = await call(ws, 'runs:loadConfig')
     expect(r).toMatchObject({ ok: false, error: { code: 'UNSUPPORTED' } })
-    expect((r as { error: { details: { alternative: string } } }).error.details.alternative).toMatch(/upload/)
+    expect((r as unknown as { error: { details: { alternative: string } } }).error.details.alternative).toMatch(/upload/)
   })
 })
 

@@ -19,6 +19,7 @@ import { RunStore, RunStoreError } from '../runs/store'
 import { demoDataDir, demoModelDir } from '../resources'
 import {
   MAX_UPLOAD_CHARS,
+  RUN_CONFIG_KEYS,
   defaultRunConfig,
   problemOf,
   runConfig,
@@ -65,8 +66,8 @@ export interface AppHostOptions {
   dialogs?: Dialogs
 }
 
-/** Fields of a run's config.json that record the run rather than configure one (dropped by validateConfig). */
-const RECORD_FIELDS = ['trainSha256', 'devSha256', 'trainExamples', 'modelReport', 'rerun', 'backend', 'checkpointEvery']
+/** Fields that only a run's own config.json has: such a file is read for its RunConfig fields. */
+const RUN_RECORD_MARKERS = ['trainSha256', 'rerun']
 
 /** How long a stop waits for a live run to record itself as cancelled before the engine is killed. */
 const STOP_WITH_RUN_MS = 30_000
@@ -330,8 +331,10 @@ export class AppHost {
 /** A config from a file: checked field by field; a run's own config.json is accepted (its record fields dropped). */
 export function validateConfigJson(value: JsonValue): { valid: boolean; config: RunConfig | null; problems: Array<{ field: string; message: string }> } {
   let candidate: unknown = value
-  if (isPlainObject(value)) {
-    candidate = Object.fromEntries(Object.entries(value).filter(([k]) => !RECORD_FIELDS.includes(k)))
+  if (isPlainObject(value) && RUN_RECORD_MARKERS.some((k) => Object.hasOwn(value, k))) {
+    // A run's record: keep what configures a run (hashes, reports and estimates describe the old one).
+    const keys: readonly string[] = RUN_CONFIG_KEYS
+    candidate = Object.fromEntries(Object.entries(value).filter(([k]) => keys.includes(k)))
   }
   try {
     return { valid: true, config: runConfig(candidate, 'config'), problems: [] }

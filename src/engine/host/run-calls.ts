@@ -126,8 +126,9 @@ export class EngineRuns {
   /** Starts a run; resolves with its id once the run folder exists, rejects (INVALID_INPUT) before that. */
   start(config: RunConfig): Promise<{ runId: string }> {
     if (this.live) throw new CodedError('CONFLICT', `run ${this.live.runId} is still running: stop it or wait until it ends before starting another`, { runId: this.live.runId })
-    const { trainOptions, devOptions, ...rest } = config
-    const cfg: RunJobConfig = { ...rest, backend: this.backendName() }
+    const { trainOptions, devOptions } = config
+    // The reading options travel in the config too, so the run's config.json can start the same run again.
+    const cfg: RunJobConfig = { ...config, backend: this.backendName() }
     return new Promise((resolve, reject) => {
       let created = false
       let markFinished!: () => void

@@ -24,21 +24,25 @@ import {
   type WindowApi
 } from '../../shared/contract'
 import { RemoteError } from '../../shared/errors'
-import { createWebSocketApi, serverApiUrl } from './api/ws-client'
+import { createWebSocketApi, serverApiUrl, type LocationLike, type StorageLike } from './api/ws-client'
 
 let current: WindowApi | null = null
 let currentMode: 'electron' | 'browser' | null = null
 
+/** The page's globals, typed structurally (this module also compiles without the DOM library). */
+const page = globalThis as unknown as { api?: WindowApi; location?: LocationLike; sessionStorage?: StorageLike }
+
 function bridge(): WindowApi {
   if (current) return current
-  const preload = (window as Partial<Window>).api
+  const preload = page.api
   if (preload) {
     currentMode = 'electron'
     return (current = preload)
   }
-  if (location.protocol === 'http:' || location.protocol === 'https:') {
+  const loc = page.location
+  if (loc && (loc.protocol === 'http:' || loc.protocol === 'https:')) {
     currentMode = 'browser'
-    return (current = createWebSocketApi({ url: serverApiUrl(location, sessionStorage) }))
+    return (current = createWebSocketApi({ url: serverApiUrl(loc, page.sessionStorage) }))
   }
   throw new Error('window.api is missing: this page runs inside IRD Studio (whose preload provides it) or from `ird-studio serve`')
 }

@@ -13,11 +13,32 @@ import { createWindowApi, type CallName, type Result, type SerializedError, type
 export type ClientMessage = { id: number; method: CallName; params?: unknown }
 export type ServerMessage = { id: number | null; result: Result<unknown> } | { event: string; payload: unknown }
 
+/**
+ * The parts of the DOM this module uses, typed structurally: it also compiles (and runs in tests) where
+ * the DOM library is absent.
+ */
+export interface SocketLike {
+  onopen: ((e: unknown) => void) | null
+  onmessage: ((e: { data: unknown }) => void) | null
+  onclose: ((e: { code: number; reason: string }) => void) | null
+  send(data: string): void
+}
+export type SocketConstructor = new (url: string) => SocketLike
+export interface LocationLike {
+  protocol: string
+  host: string
+  search: string
+}
+export interface StorageLike {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+}
+
 export interface WebSocketApiOptions {
   /** ws://host:port/api?token=… */
   url: string
   /** Default globalThis.WebSocket (tests may pass another implementation). */
-  WebSocketImpl?: typeof WebSocket
+  WebSocketImpl?: SocketConstructor
   /** Per-call timeout; default 10 minutes (validating a large file takes a while). */
   timeoutMs?: number
 }
@@ -25,12 +46,11 @@ export interface WebSocketApiOptions {
 const disconnected = (why: string): Result<never> => ({ ok: false, error: { name: 'ConnectionError', message: why, code: 'DISCONNECTED' } })
 
 export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
-  const Impl = opts.WebSocketImpl ?? globalThis.WebSocket
+  const Impl = opts.WebSocketImpl ?? (globalThis as unknown as { WebSocket: SocketConstructor }).WebSocket
   const timeoutMs = opts.timeoutMs ?? 600_000
   const pending = new Map<number, { resolve(r: Result<unknown>): void; timer: ReturnType<typeof setTimeout> }>()
   const listeners = new Map<string, Set<(payload: unknown) => void>>()
-  let socket: WebSocket | null = null
-  let open: Promise<WebSocket> | null = null
+  let open: Promise<SocketLike> | null = null
   let nextId = 1
   let retryMs = 250
 
@@ -42,18 +62,17 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
     p.resolve(result)
   }
 
-  function connect(): Promise<WebSocket> {
+  function connect(): Promise<SocketLike> {
     if (open) return open
-    open = new Promise<WebSocket>((resolve, reject) => {
+    open = new Promise<SocketLike>((resolve, reject) => {
       const ws = new Impl(opts.url)
-      socket = ws
       let opened = false
       ws.onopen = () => {
         opened = true
         retryMs = 250
         resolve(ws)
       }
-      ws.onmessage = (e: MessageEvent) => {
+      ws.onmessage = (e) => {
         let msg: ServerMessage
         try {
           msg = JSON.parse(String(e.data)) as ServerMessage
@@ -71,12 +90,11 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
         } else if (typeof msg.id === 'number') settle(msg.id, msg.result)
         else if (!msg.result.ok) console.warn(`server refused a message: ${msg.result.error.message}`)
       }
-      ws.onclose = (e: CloseEvent) => {
+      ws.onclose = (e) => {
         const why = opened
           ? `the connection to the IRD Studio server closed (${e.code}${e.reason ? `: ${e.reason}` : ''}); is \`ird-studio serve\` still running?`
           : `cannot connect to the IRD Studio server at ${new URL(opts.url).host} (${e.code}${e.reason ? `: ${e.reason}` : ''}); check that \`ird-studio serve\` runs and that the page URL has its token`
         for (const id of [...pending.keys()]) settle(id, disconnected(why))
-        socket = null
         open = null
         if (!opened) reject(new Error(why))
         else if (listeners.size > 0) {
@@ -127,7 +145,7 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
 }
 
 /** The socket URL for the page this script runs in: same host, token from ?token= (kept for reloads). */
-export function serverApiUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>, storage?: Pick<Storage, 'getItem' | 'setItem'>): string {
+export function serverApiUrl(loc: LocationLike, storage?: StorageLike): string {
   const fromQuery = new URLSearchParams(loc.search).get('token')
   if (fromQuery) storage?.setItem('ird-studio-token', fromQuery)
   const token = fromQuery ?? storage?.getItem('ird-studio-token') ?? ''

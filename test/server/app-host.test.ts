@@ -1,0 +1,239 @@
+/**
+ * The app's process side end to end with the real engine process (src/engine/process.ts under tsx), as
+ * both shells use it (AppHost + the call router): datasets (import, preview, validate with dropped rows,
+ * statistics in model tokens, train/dev overlap), models, runs (estimate, start, live events with
+ * throttled progress, Fisher statistics, snapshot, compare, mask overlap, delete), and crash recovery (a
+ * SIGKILLed engine marks the live run failed with the reason; the next run starts a fresh engine).
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AppHost } from '../../src/engine/host/app-host'
+import { createCallRouter } from '../../src/engine/host/call-router'
+import { EngineHost } from '../../src/engine/host/engine-host'
+import { saveModelFolder } from '../../src/engine/io/model-folder'
+import { makeConfig } from '../../src/engine/model/config'
+import { initState } from '../../src/engine/model/init'
+import { BertTokenizer } from '../../src/engine/tokenizer'
+import { defaultRunConfig, type CallName, type CallParams, type CallResult, type ContractEvent, type RunConfig } from '../../src/shared/contract'
+import { FIXTURES_DIR, GLUE_DIR, VOCAB_FILE } from '../helpers/shared-data'
+
+const ENGINE_ENTRY = fileURLToPath(new URL('../../src/engine/process.ts', import.meta.url))
+const tmp = mkdtempSync(join(tmpdir(), 'ird-apphost-'))
+const model = join(tmp, 'model')
+const runsDir = join(tmp, 'runs')
+const SST = (f: string) => join(GLUE_DIR, 'SST-2', f)
+
+const engine = new EngineHost({ modulePath: ENGINE_ENTRY, execArgv: ['--import', 'tsx'], env: { ...process.env, IRD_RUNS_DIR: runsDir, IRD_BACKEND: 'wasm' }, stopTimeoutMs: 20_000 })
+const host = new AppHost({ mode: 'browser', dataDir: join(tmp, 'data'), runsDir, engine, version: () => ({ app: 'test', node: process.versions.node, tfjs: '4.22.0' }) })
+const route = createCallRouter({ engine, handlers: host.handlers, isTrustedSender: () => true })
+const events: ContractEvent[] = []
+host.onEvent((e) => events.push(e))
+
+/** A call as the renderer makes it; throws with the serialised error when it fails. */
+async function call<M extends CallName>(method: M, ...params: CallParams<M> extends void ? [] : [CallParams<M>]): Promise<CallResult<M>> {
+  const r = await route(method, 'test', params[0])
+  if (!r.ok) throw Object.assign(new Error(`${method}: ${r.error.message}`), { code: r.error.code })
+  return r.value
+}
+async function failure(method: CallName, params?: unknown): Promise<{ code?: string; message: string }> {
+  const r = await route(method, 'test', params)
+  if (r.ok) throw new Error(`${method} succeeded`)
+  return r.error
+}
+
+function nextEvent<E extends ContractEvent['event']>(event: E, where: (p: Extract<ContractEvent, { event: E }>['payload']) => boolean = () => true, timeoutMs = 90_000) {
+  return new Promise<Extract<ContractEvent, { event: E }>['payload']>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs)
+    const off = host.onEvent((e) => {
+      if (e.event === event && where(e.payload as never)) {
+        clearTimeout(timer)
+        off()
+        resolve(e.payload as never)
+      }
+    })
+  })
+}
+
+function quickConfig(over: Partial<RunConfig> = {}): RunConfig {
+  return { ...defaultRunConfig('sst2'), modelDir: model, trainFile: SST('train.tsv'), devFile: SST('dev.tsv'), maxTrainExamples: 96, nSamples: 32, nSamplesExplicit: true, epochs: 1, keepRatio: 0.01, ...over }
+}
+
+beforeAll(async () => {
+  const vocab = join(tmp, 'vocab')
+  mkdirSync(vocab)
+  copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
+  BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
+  const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 128 })
+  saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
+  await host.start()
+})
+afterAll(async () => {
+  await host.stop()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+describe('datasets through the host and the engine', () => {
+  it('imports by path, previews, and keeps the detected task as the reading options', async () => {
+    const entry = await call('datasets:import', { source: { path: SST('dev.tsv') } })
+    expect(entry).toMatchObject({ uploaded: false, detectedTask: { task: 'sst2', split: 'dev' }, options: { task: 'sst2', split: 'dev' } })
+    expect(await call('datasets:import', { source: { path: SST('dev.tsv') } })).toEqual(entry) // once only
+    const preview = await call('datasets:preview', { ref: { id: entry.id }, rows: 3 })
+    expect(preview.rows).toHaveLength(3)
+    expect(preview.columns).toEqual(['sentence', 'label'])
+    expect(preview.detectedTask?.task).toBe('sst2')
+  })
+
+  it('validates with file/line/column problems, and drops bad rows when asked', async () => {
+    const file = join(FIXTURES_DIR, 'data', 'unknown-label.tsv')
+    const options = { task: 'sst2' as const, split: 'train' as const }
+    const report = await call('datasets:validate', { ref: { path: file }, options })
+    expect(report.usable).toBe(false)
+    const bad = report.problems.find((p) => p.line === 3)
+    expect(bad).toMatchObject({ file, line: 3, column: 'label', severity: 'error' })
+    const dropped = await call('datasets:validate', { ref: { path: file }, options: { ...options, dropBadRows: true } })
+    expect(dropped.usable).toBe(true)
+    expect(dropped.droppedLines).toEqual(expect.arrayContaining([3, 4]))
+    expect(dropped.rows).toBe(report.rows - dropped.droppedCount)
+  })
+
+  it('counts lengths in model tokens and train/dev overlap', async () => {
+    const stats = await call('datasets:stats', {
+      ref: { path: join(FIXTURES_DIR, 'data', 'overlap-train.tsv') },
+      dev: { ref: { path: join(FIXTURES_DIR, 'data', 'overlap-dev.tsv') } },
+      modelDir: model,
+      maxLength: 8
+    })
+    expect(stats.lengthUnit).toBe('tokens')
+    expect(stats.lengths.min).toBeGreaterThanOrEqual(3) // [CLS] word [SEP]
+    expect(stats.truncatedRows).toBe(0)
+    const sst = await call('datasets:stats', { ref: { path: SST('dev.tsv') }, modelDir: model, maxLength: 8 })
+    expect(sst.truncatedRows).toBeGreaterThan(0)
+    expect(sst.truncatedRows).toBeLessThan(sst.size)
+    expect(sst.labels?.map((l) => l.name)).toEqual(['0', '1'])
+    expect(stats.overlap).toEqual({ devRows: 2, overlapping: 1, fraction: 0.5 })
+    expect(await failure('datasets:stats', { ref: { path: join(tmp, 'missing.tsv') } })).toMatchObject({ code: 'INVALID_INPUT' })
+  })
+})
+
+describe('models', () => {
+  it('inspects a folder without loading weights and remembers it', async () => {
+    const info = await call('models:inspect', { path: model })
+    expect(info).toMatchObject({ usable: true, layers: 1, hidden: 16, heads: 2, maxPositions: 128, problems: [], dtypes: ['F32'] })
+    expect(info.tokenizerVocabSize).toBe(info.vocabSize)
+    const added = await call('models:add', { path: model, name: 'tiny' })
+    expect((await call('models:list')).filter((m) => m.kind === 'user')).toEqual([added])
+    const notModel = await call('models:inspect', { path: tmp })
+    expect(notModel.usable).toBe(false)
+    expect(notModel.problems.join(' ')).toMatch(/config\.json/)
+    expect(await failure('models:inspect', { path: join(tmp, 'nope') })).toMatchObject({ code: 'INVALID_INPUT' })
+  })
+})
+
+describe('runs', () => {
+  let firstRun = ''
+
+  it('estimates budgets both ways, Fisher cost, time and memory', async () => {
+    const est = await call('runs:estimate', { config: quickConfig({ method: 'fish' }) })
+    expect(est.k).toBe(Math.floor(est.totalParams * 0.01) - est.headSize)
+    expect(est.trainRows).toBe(96)
+    expect(est.fisherGradients).toBe(32)
+    expect(est.trainSteps).toBe(Math.ceil(96 / 16))
+    expect(est.memoryBytes.total).toBeGreaterThan(est.memoryBytes.weights)
+    const byK = await call('runs:estimate', { config: quickConfig({ method: 'fish' }), k: est.k!, measure: true })
+    expect(byK.k).toBe(est.k)
+    expect(byK.throughput.source).toBe('measured')
+    expect(byK.seconds.total).toBeGreaterThan(0)
+  })
+
+  it('starts an IRD run and streams phases, throttled progress, IRD rounds, Fisher statistics, metrics and the end', async () => {
+    events.length = 0
+    const finished = nextEvent('run:finished')
+    const { runId } = await call('runs:start', { config: quickConfig({ method: 'ird', name: 'first' }) })
+    firstRun = runId
+    // while it runs, a window that opens now gets a live snapshot
+    const live = await call('runs:get', { runId })
+    expect(live.summary).toMatchObject({ id: runId, live: true, status: 'running' })
+    expect(await failure('runs:start', { config: quickConfig() })).toMatchObject({ code: 'CONFLICT' })
+    expect(await failure('runs:delete', { runId })).toMatchObject({ code: 'CONFLICT' })
+    const end = await finished
+    expect(end).toMatchObject({ runId, status: 'completed' })
+    expect(end.metrics).toHaveProperty('accuracy')
+
+    const mine = events.filter((e) => 'payload' in e && ((e.payload as { runId?: string; id?: string }).runId ?? (e.payload as { id?: string }).id) === runId)
+    const kinds = mine.map((e) => e.event)
+    expect(kinds[0]).toBe('run:started')
+    expect(kinds.at(-1)).toBe('run:finished')
+    const phases = mine.filter((e) => e.event === 'run:phase').map((e) => (e.payload as { phase: string }).phase)
+    expect(phases).toEqual(expect.arrayContaining(['select', 'ird-round', 'selected', 'train', 'eval', 'done']))
+    const fisher = mine.filter((e) => e.event === 'run:fisher').map((e) => e.payload as { irdRounds: unknown[]; perLayer?: unknown[] })
+    expect(fisher.length).toBeGreaterThanOrEqual(2)
+    expect(fisher.at(-1)!.perLayer!.length).toBeGreaterThan(0)
+    expect(fisher.at(-1)!.irdRounds.length).toBeGreaterThan(0)
+    expect(mine.some((e) => e.event === 'run:metric')).toBe(true)
+    // progress: at most ~10 per second per run, and the last one of a phase is not lost
+    const progress = mine.filter((e) => e.event === 'run:progress').map((e) => e.payload as { phase: string; done: number; total: number; elapsedMs: number })
+    expect(progress.length).toBeGreaterThan(0)
+    const train = progress.filter((p) => p.phase === 'train')
+    expect(train.at(-1)).toMatchObject({ done: train.at(-1)!.total })
+    const seconds = Math.max(1, (progress.at(-1)!.elapsedMs - progress[0].elapsedMs) / 1000)
+    expect(progress.length / seconds).toBeLessThanOrEqual(12)
+
+    const snap = await call('runs:get', { runId })
+    expect(snap.summary).toMatchObject({ status: 'completed', live: false, name: 'first' })
+    expect(snap.fisher?.perLayer?.length).toBeGreaterThan(0)
+    expect(snap.fisher?.sampleScores?.count).toBeGreaterThan(0)
+    expect(snap.curve.length).toBeGreaterThan(0)
+    expect(snap.metrics).toHaveLength(1)
+    expect(snap.results).toHaveProperty('final')
+    expect(snap.config).toHaveProperty('trainSha256')
+    // "new run from this run": the run's own config.json passes the config check
+    const again = await call('runs:validateConfig', { config: JSON.parse(readFileSync(join(runsDir, runId, 'config.json'), 'utf8')) })
+    expect(again.problems).toEqual([])
+    expect(again.config).toMatchObject({ method: 'ird', name: 'first', maxTrainExamples: 96, trainFile: SST('train.tsv') })
+  })
+
+  it('compares runs as tables and their masks pairwise', async () => {
+    const finished = nextEvent('run:finished')
+    const { runId } = await call('runs:start', { config: quickConfig({ method: 'fish', name: 'second' }) })
+    expect(await finished).toMatchObject({ runId, status: 'completed' })
+    const list = await call('runs:list')
+    expect(list.map((r) => r.id).sort()).toEqual([firstRun, runId].sort())
+    const tables = await call('runs:compare', { runIds: [firstRun, runId] })
+    expect(tables.rows).toHaveLength(2)
+    expect(tables.markdown).toContain('| first |')
+    expect(tables.csv.split('\n')[0]).toContain('run,task,method')
+    expect(tables.latex).toContain('\\begin{tabular}')
+    const overlap = await call('runs:maskOverlap', { runIds: [firstRun, runId] })
+    expect(overlap.problems).toEqual([])
+    expect(overlap.intersection[0][0]).toBe(overlap.counts[0])
+    expect(overlap.jaccard[0][1]).toBeGreaterThan(0)
+    expect(overlap.jaccard[0][1]).toBeLessThanOrEqual(1)
+    expect(overlap.jaccard[0][1]).toBe(overlap.jaccard[1][0])
+    expect(await call('runs:delete', { runId })).toEqual({ deleted: true })
+    expect((await call('runs:list')).map((r) => r.id)).toEqual([firstRun])
+  })
+
+  it('marks a run failed with the reason when the engine dies, and starts the next run on a fresh engine', async () => {
+    const { runId } = await call('runs:start', { config: quickConfig({ method: 'random', maxTrainExamples: 2000, epochs: 50 }) })
+    await nextEvent('run:progress', (p) => p.runId === runId && p.phase === 'train')
+    const failed = nextEvent('run:finished', (p) => p.runId === runId)
+    process.kill(engine.pid!, 'SIGKILL')
+    const end = await failed
+    expect(end.status).toBe('failed')
+    expect(end.reason).toContain('SIGKILL')
+    const listed = (await call('runs:list')).find((r) => r.id === runId)
+    expect(listed).toMatchObject({ status: 'failed', live: false })
+    expect(listed?.reason).toContain('engine process ended')
+
+    // the app keeps working: another run starts (the host restarts the engine) and stops on request
+    const { runId: next } = await call('runs:start', { config: quickConfig({ method: 'random', maxTrainExamples: 2000, epochs: 50 }) })
+    await nextEvent('run:progress', (p) => p.runId === next && p.phase === 'train')
+    const cancelled = nextEvent('run:finished', (p) => p.runId === next)
+    expect(await call('runs:stop', { runId: next })).toEqual({ stopping: true })
+    expect(await cancelled).toMatchObject({ status: 'cancelled' })
+    expect(await call('runs:stop', { runId: next })).toEqual({ stopping: false })
+  })
+})
