@@ -15,7 +15,7 @@ import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
 import { BertTokenizer } from '../engine/tokenizer'
 import { TASK_NAMES, getTask, type TaskName } from '../engine/data'
-import { checkSelectionInputs, DEFAULT_CHECKPOINT_EVERY, JobInputError, openModelFolder, runJob, selectionOptions, trainSubset, type RunJobConfig } from '../engine/jobs/run-job'
+import { checkSelectionInputs, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MINUTES, JobInputError, openModelFolder, runJob, selectionOptions, trainSubset, type RunJobConfig } from '../engine/jobs/run-job'
 import { saveMask } from '../engine/mask'
 import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type SelectionMethod } from '../engine/selection'
 import { predictLogits, type TextRow } from '../engine/eval/predict'
@@ -103,7 +103,8 @@ function jobConfig(flags: Flags, backend: string): RunJobConfig {
     maskDir: flags.mask as string | undefined,
     workers: flags.workers !== undefined ? Number(flags.workers) : backend === 'wasm' || backend === 'cpu' ? availableParallelism() : 0,
     backend,
-    ...(flags['checkpoint-every'] !== undefined ? { checkpointEvery: Number(flags['checkpoint-every']) } : {})
+    ...(flags['checkpoint-every'] !== undefined ? { checkpointEvery: Number(flags['checkpoint-every']) } : {}),
+    ...(flags['checkpoint-minutes'] !== undefined ? { checkpointMinutes: Number(flags['checkpoint-minutes']) } : {})
   }
 }
 
@@ -133,6 +134,7 @@ const coreCommands: Record<string, Command> = {
       mask: { type: 'string', help: 'train with a saved mask folder (from `ird-studio mask` or a run\'s mask/) instead of selecting one', metavar: 'DIR' },
       name: { type: 'string', help: 'a name for the run', metavar: 'TEXT' },
       'checkpoint-every': { type: 'int', help: `save a resumable checkpoint every N training steps (also after each epoch and on Ctrl-C; 0 = epoch ends only; default ${DEFAULT_CHECKPOINT_EVERY})`, min: 0 },
+      'checkpoint-minutes': { type: 'number', help: `also save one when this many minutes passed since the last (0 = off; default ${DEFAULT_CHECKPOINT_MINUTES})`, min: 0 },
       out: { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }
     },
     async run(flags, progress) {

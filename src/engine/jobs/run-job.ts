@@ -66,9 +66,12 @@ export interface RunJobConfig {
   backend: string
   /** Save a training checkpoint every N optimizer steps (also after each epoch and on cancel); 0 = epoch ends only. Default DEFAULT_CHECKPOINT_EVERY. */
   checkpointEvery?: number
+  /** Also save one when this many minutes passed since the last (slow steps); 0 = not by time. Default DEFAULT_CHECKPOINT_MINUTES. */
+  checkpointMinutes?: number
 }
 
 export const DEFAULT_CHECKPOINT_EVERY = 50
+export const DEFAULT_CHECKPOINT_MINUTES = 10
 
 export type JobEvent = { phase: string; done?: number; total?: number; message?: string; [k: string]: unknown }
 
@@ -231,6 +234,7 @@ export async function runJob(cfg: RunJobConfig, store: RunStore, hooks: JobHooks
       devFile: cfg.devFile ? resolve(cfg.devFile) : undefined,
       maskDir: cfg.maskDir ? resolve(cfg.maskDir) : undefined,
       checkpointEvery: cfg.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+      checkpointMinutes: cfg.checkpointMinutes ?? DEFAULT_CHECKPOINT_MINUTES,
       trainSha256: trainSet.sha256,
       devSha256: devSet?.sha256,
       trainExamples: examples.length,
@@ -366,6 +370,7 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
       resume: ck?.checkpoint,
       checkpoint: {
         everySteps: cfg.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+        everyMs: 60_000 * (cfg.checkpointMinutes ?? DEFAULT_CHECKPOINT_MINUTES),
         save: (c) => {
           saveCheckpoint(run.dir, c)
         }

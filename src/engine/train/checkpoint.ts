@@ -76,6 +76,8 @@ export interface TrainCheckpoint extends TrainPosition {
 export interface CheckpointPolicy {
   /** Every N optimizer steps; 0 or absent = not by steps. */
   everySteps?: number
+  /** Also after any step that ends more than this many ms after the last save (or the start); 0 or absent = not by time. */
+  everyMs?: number
   /** After each epoch (after its dev evaluation); default true. */
   atEpochEnd?: boolean
   /** When the run is cancelled at a batch boundary; default true. */

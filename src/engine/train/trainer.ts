@@ -337,6 +337,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const policy = opts.checkpoint
   const everySteps = policy?.everySteps && policy.everySteps > 0 ? Math.floor(policy.everySteps) : 0
   const atEpochEnd = policy !== undefined && policy.atEpochEnd !== false
+  const everyMs = policy?.everyMs && policy.everyMs > 0 ? policy.everyMs : 0
+  let lastSave = performance.now()
   let epochLoss = ck?.epochLoss ?? 0
   let epochSteps = ck?.epochSteps ?? 0
   /** The state as a checkpoint at position (epoch, batch); batches = the epoch's order when batch > 0. */
@@ -377,6 +379,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       timing: { trainMs, evalMs, evalRuns, samplesDone }
     })
     checkpointsSaved++
+    lastSave = performance.now()
     emit({ type: 'checkpoint', phase: 'train', epoch: Math.min(epoch, epochs) })
   }
 
@@ -414,7 +417,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         pendingSteps++
         trainMs += performance.now() - ts
         // a checkpoint on the epoch's last batch would be replaced by the epoch-end one at once
-        if (everySteps > 0 && step % everySteps === 0 && !(atEpochEnd && bi === batches.length - 1)) await save(epoch, bi + 1, batches)
+        const due = (everySteps > 0 && step % everySteps === 0) || (everyMs > 0 && performance.now() - lastSave >= everyMs)
+        if (due && !(atEpochEnd && bi === batches.length - 1)) await save(epoch, bi + 1, batches)
         const now = performance.now()
         if (now - lastEmit >= intervalMs || bi === batches.length - 1) {
           lastEmit = now

@@ -117,3 +117,14 @@ describe('resumable training', () => {
     await expect(run({ resume: ck, train: separable(37, 99) })).rejects.toThrow(/trainHash/)
   })
 })
+
+describe('checkpoint policy', () => {
+  it('everyMs saves after any step that ends that long after the last save; atEpochEnd: false saves no epoch ends', async () => {
+    const steps: number[] = []
+    await run({ epochs: 1, checkpoint: { everyMs: 1e-6, atEpochEnd: false, save: (ck) => void steps.push(ck.step) } })
+    expect(steps).toEqual([1, 2, 3, 4, 5])
+    const none: number[] = []
+    await run({ epochs: 1, checkpoint: { everyMs: 3_600_000, atEpochEnd: false, save: (ck) => void none.push(ck.step) } })
+    expect(none).toEqual([])
+  })
+})
