@@ -274,12 +274,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const same = c.name === s.name && (c.indices === null ? s.indices === null || s.indices.length === s.size : s.indices !== null && c.indices.length === s.indices.length && c.indices.every((x, j) => x === s.indices![j]))
         if (!same) throw new Error(`cannot resume: the checkpoint's trainable entries of "${c.name}" differ from this run's mask`)
       })
-      params.restore(ck.values)
-      params.writeBack()
-      opt.importState(ck.adam)
       if (!(ck.epoch >= 1 && ck.epoch <= epochs + 1 && ck.batch >= 0 && ck.step >= 0 && ck.step <= totalSteps)) {
         throw new Error(`cannot resume: checkpoint position epoch ${ck.epoch}, batch ${ck.batch}, step ${ck.step} is outside this run (${epochs} epochs, ${totalSteps} steps)`)
       }
+      opt.importState(ck.adam)
+      params.restore(ck.values)
+      params.writeBack()
       shuffleRng = Rng.fromState(ck.shuffleRng)
       dropoutRng = Rng.fromState(ck.dropoutRng)
     } catch (e) {
