@@ -558,13 +558,12 @@ const fileName: Validator<string> = (value, p) => {
   return name
 }
 
-export const dataSource: Validator<DataSource> = either(
-  'path',
-  object({ path }),
-  'content',
-  object({ name: fileName, content: string({ maxLength: MAX_UPLOAD_CHARS }) }),
-  '{ path } or { name, content }'
-)
+const uploadSource = object({ name: fileName, content: string({ maxLength: MAX_UPLOAD_CHARS }) })
+export const dataSource: Validator<DataSource> = (value, p) => {
+  // An object naming a file or carrying content is an upload, whichever of the two is missing.
+  if (isPlainObject(value) && !Object.hasOwn(value, 'path') && Object.hasOwn(value, 'name')) return uploadSource(value, p)
+  return either('path', object({ path }), 'content', uploadSource, '{ path } or { name, content }')(value, p)
+}
 
 export const datasetId: Validator<string> = (value, p) => {
   const id = string({ maxLength: 100, nonEmpty: true })(value, p)

@@ -6,7 +6,15 @@ import {
   CALL_NAMES,
   ENGINE_CALL_NAMES,
   EVENT_NAMES,
+  MAX_UPLOAD_CHARS,
   ValidationError,
+  createWindowApi,
+  dataSource,
+  datasetRef,
+  defaultRunConfig,
+  problemOf,
+  runConfig,
+  type RunConfig,
   backendInfo,
   isCallName,
   isEventName,
@@ -17,6 +25,7 @@ import {
   type BackendName
 } from '../../src/shared/contract'
 import { CodedError, RemoteError, serializeError } from '../../src/shared/errors'
+import { json } from '../../src/shared/validate'
 
 // Compile-time: the contract's copy of the engine's backend types must stay identical to the original.
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -146,5 +155,68 @@ describe('errors across boundaries', () => {
     expect(r.message).toBe('no backend')
     expect(r.code).toBe('BACKEND_UNAVAILABLE')
     expect(serializeError(r)).toEqual(s)
+  })
+})
+
+describe('contract: datasets, models and runs', () => {
+  it('builds window.api from the calls: api.<domain>.<verb>(params) invokes domain:verb', async () => {
+    const seen: Array<[string, unknown]> = []
+    const api = createWindowApi(
+      async (method, params) => {
+        seen.push([method, params])
+        return { ok: true, value: method }
+      },
+      () => () => undefined
+    )
+    for (const method of CALL_NAMES) {
+      const [domain, verb] = method.split(':')
+      const fn = (api as unknown as Record<string, Record<string, (p?: unknown) => Promise<unknown>>>)[domain][verb]
+      expect(await fn({ x: 1 }), method).toEqual({ ok: true, value: method })
+    }
+    expect(seen.map(([m]) => m)).toEqual(CALL_NAMES)
+    expect(() => api.on('run:nope' as 'run:progress', () => undefined)).toThrow(/unknown event/)
+  })
+
+  it('accepts the CLI defaults as a run config and names the first bad field', () => {
+    const good: RunConfig = { ...defaultRunConfig('rte'), modelDir: '/m', trainFile: '/d/train.tsv' }
+    expect(runConfig(good, 'config')).toEqual(good)
+    expect(good.batchSize).toBe(8)
+    expect(rejection(() => runConfig({ ...good, modelDir: '' }, 'config')).field).toBe('config.modelDir')
+    expect(rejection(() => runConfig({ ...good, keepRatio: 0 }, 'config')).field).toBe('config.keepRatio')
+    expect(rejection(() => runConfig({ ...good, epochs: 2.5 }, 'config')).field).toBe('config.epochs')
+    expect(rejection(() => runConfig({ ...good, ird: { ...good.ird, alphaS: 1.5 } }, 'config')).field).toBe('config.ird.alphaS')
+    expect(rejection(() => runConfig({ ...good, trainOptions: { mapping: { textA: -1 } } }, 'config')).field).toBe('config.trainOptions.mapping.textA')
+    expect(rejection(() => runConfig({ ...good, method: 'lora' }, 'config')).field).toBe('config.method')
+    expect(rejection(() => runConfig({ ...good, surprise: true }, 'config')).field).toBe('config.surprise')
+    expect(problemOf(rejection(() => runConfig({ ...good, lr: -1 }, 'config')))).toMatchObject({ field: 'config.lr' })
+  })
+
+  it('takes a data source by path or as uploaded content, never a path as a name', () => {
+    expect(dataSource({ path: '/d/train.tsv' }, 's')).toEqual({ path: '/d/train.tsv' })
+    expect(dataSource({ name: 'train.tsv', content: 'a\tb\n' }, 's')).toEqual({ name: 'train.tsv', content: 'a\tb\n' })
+    for (const name of ['../x.tsv', 'a/b.tsv', 'a\\b.tsv', '..', '']) expect(rejection(() => dataSource({ name, content: '' }, 's')).field).toBe('s.name')
+    expect(rejection(() => dataSource({ name: 'x.tsv' }, 's')).field).toBe('s.content')
+    expect(rejection(() => dataSource({}, 's')).field).toBe('s')
+    expect(rejection(() => dataSource({ name: 'big.tsv', content: 'x'.repeat(MAX_UPLOAD_CHARS + 1) }, 's')).field).toBe('s.content')
+    expect(rejection(() => datasetRef({ id: '../etc' }, 'r')).field).toBe('r.id')
+  })
+
+  it('bounds free-form JSON: depth, size, non-finite numbers, non-plain objects', () => {
+    const j = json({ maxDepth: 3, maxNodes: 10 })
+    expect(j({ a: [1, 'x', null, true] }, 'v')).toEqual({ a: [1, 'x', null, true] })
+    expect(rejection(() => j([[[[1]]]], 'v')).message).toContain('nested')
+    expect(rejection(() => j(Array.from({ length: 20 }, () => 1), 'v')).message).toContain('at most 10')
+    expect(rejection(() => j({ a: Infinity }, 'v')).field).toBe('v.a')
+    expect(rejection(() => j({ d: new Date() }, 'v')).field).toBe('v.d')
+    expect(validateParams('runs:validateConfig', { config: { anything: [1, 2] } })).toEqual({ config: { anything: [1, 2] } })
+  })
+
+  it('checks run events from the engine', () => {
+    const progress = { runId: 'r1', phase: 'train', done: 3, total: 10, elapsedMs: 1200, loss: 0.7 }
+    expect(parseEngineMessage({ event: 'run:progress', payload: progress })).toEqual({ event: 'run:progress', payload: progress })
+    expect(rejection(() => parseEngineMessage({ event: 'run:progress', payload: { ...progress, runId: '../x' } })).field).toBe('message.payload.runId')
+    expect(rejection(() => parseEngineMessage({ event: 'run:finished', payload: { runId: 'r1', status: 'running' } })).field).toBe('message.payload.status')
+    expect(rejection(() => parseEngineMessage({ event: 'run:fisher', payload: { runId: 'r1', method: 'ird' } })).field).toBe('message.payload.irdRounds')
+    for (const name of EVENT_NAMES) expect(name).toMatch(/^(engine|run):[a-zA-Z]+$/)
   })
 })

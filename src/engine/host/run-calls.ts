@@ -55,7 +55,7 @@ class ObservedStore extends RunStore {
 
 /** Throttles one run's progress: at most one event per interval; flush() sends the pending one now. */
 export class ProgressThrottle {
-  private last = 0
+  private last = -Infinity
   private pending: RunProgress | null = null
   private timer: ReturnType<typeof setTimeout> | null = null
   constructor(
