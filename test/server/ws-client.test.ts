@@ -11,7 +11,8 @@ import WebSocket from 'ws'
 import { createWebSocketApi, serverApiUrl, type SocketConstructor } from '../../src/renderer/src/api/ws-client'
 import { ProgressThrottle } from '../../src/engine/host/run-calls'
 import { startServer, type RunningServer } from '../../src/server/server'
-import type { EngineChild, EngineExit, HostToEngineMessage, RunProgress, WindowApi } from '../../src/shared/contract'
+import type { EngineChild, EngineExit } from '../../src/engine/host/engine-host'
+import type { HostToEngineMessage, RunProgress, WindowApi } from '../../src/shared/contract'
 
 function fakeEngine(): EngineChild {
   const messageListeners: Array<(m: unknown) => void> = []
