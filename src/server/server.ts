@@ -18,7 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { dirname, extname, join, resolve, sep } from 'node:path'
+import { basename, dirname, extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { AppHost } from '../engine/host/app-host'
@@ -78,21 +78,37 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** The built renderer next to this module: out/renderer from out/main, or <checkout>/out/renderer from src/server. */
+/** This module's folder and its parents (src/server in a checkout; out/main or out/main/chunks when built). */
+function upwards(levels = 5): string[] {
+  const out: string[] = []
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < levels; i++) {
+    out.push(dir)
+    const up = dirname(dir)
+    if (up === dir) break
+    dir = up
+  }
+  return out
+}
+
+/** The built renderer: <checkout>/out/renderer, or the out/renderer this bundle belongs to. Never src/renderer. */
 export function findRendererDir(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const candidate of [join(here, '..', 'renderer'), join(here, '..', '..', 'out', 'renderer')]) {
-    if (existsSync(join(candidate, 'index.html'))) return resolve(candidate)
+  for (const dir of upwards()) {
+    const candidates = basename(dir) === 'out' ? [join(dir, 'renderer')] : [join(dir, 'out', 'renderer')]
+    for (const c of candidates) if (existsSync(join(c, 'index.html'))) return resolve(c)
   }
   return null
 }
 
-/** The engine process entry: the built one beside this bundle, else the TypeScript source through tsx. */
+/** The engine process entry: the built one (out/main/engine-process.js) when bundled, else the TypeScript source through tsx. */
 export function defaultEngineOptions(env: NodeJS.ProcessEnv): EngineHostOptions {
   const here = dirname(fileURLToPath(import.meta.url))
-  const built = join(here, 'engine-process.js')
-  if (existsSync(built)) return { modulePath: built, env }
-  return { modulePath: join(here, '..', 'engine', 'process.ts'), execArgv: ['--import', 'tsx'], env }
+  if (extname(fileURLToPath(import.meta.url)) === '.ts') return { modulePath: join(here, '..', 'engine', 'process.ts'), execArgv: ['--import', 'tsx'], env }
+  for (const dir of upwards(3)) {
+    const built = join(dir, 'engine-process.js')
+    if (existsSync(built)) return { modulePath: built, env }
+  }
+  throw new Error(`no engine-process.js near ${here}: rebuild with \`npm run build\``)
 }
 
 function refusal(code: ErrorCode, message: string): Result<never> {
@@ -109,8 +125,7 @@ function appVersion(): AppVersion {
   let app = '0.0.0'
   let tfjs = 'unknown'
   try {
-    const here = dirname(fileURLToPath(import.meta.url))
-    for (const dir of [join(here, '..', '..'), join(here, '..')]) {
+    for (const dir of upwards()) {
       const pkg = join(dir, 'package.json')
       if (existsSync(pkg)) {
         app = (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version ?? app
