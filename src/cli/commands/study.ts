@@ -132,14 +132,14 @@ export const studyCommands: CommandTable = {
         if (e instanceof StudyConfigError) throw new CliError(e.message, 2)
         throw e
       }
-      const modelDir = resolveModel(cfg.model)
-      const store = new RunStore(join(cfg.outDir, 'runs'))
-      const reportFile = resolve(String(flags.report ?? join(cfg.outDir, 'results.md')))
       if (flags.list) {
         const state = readState(cfg)
         for (const c of expandCells(cfg)) process.stdout.write(`${c.key}\t${state.cells[c.key]?.status ?? 'not run'}\n`)
         return 0
       }
+      const modelDir = resolveModel(cfg.model)
+      const store = new RunStore(join(cfg.outDir, 'runs'))
+      const reportFile = resolve(String(flags.report ?? join(cfg.outDir, 'results.md')))
       let backendText = 'not started (report only)'
       if (!flags['report-only']) {
         await startBackend(flags, progress)
