@@ -14,6 +14,7 @@ import { resumeJob } from '../../src/engine/jobs/run-job'
 import { RunStore } from '../../src/engine/runs/store'
 import { REPO_ROOT } from '../helpers/shared-data'
 import { expectIntact, hooks, makeFixture } from '../engine/jobs/fixture'
+import { childArgs } from './child-command'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-crash-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -28,7 +29,7 @@ describe('engine process crash', () => {
     const other = store.create({ task: 'sst2', method: 'ird', config: {}, summary: base })
     writeFileSync(join(other.dir, 'status.json'), JSON.stringify({ status: 'running', pid: 2 ** 22 + 777, startedAt: 'x', updatedAt: 'x' }))
 
-    const p = spawn(process.execPath, ['--max-old-space-size=200', '--import', 'tsx', join(REPO_ROOT, 'test/fault/child.ts'), JSON.stringify({ mode: 'run', runs, cfg })], { cwd: REPO_ROOT, env: { ...process.env, IRD_FAULT: 'batch@5:heap' } })
+    const p = spawn(process.execPath, ['--max-old-space-size=200', ...(await childArgs()), JSON.stringify({ mode: 'run', runs, cfg })], { cwd: REPO_ROOT, env: { ...process.env, IRD_FAULT: 'batch@5:heap' } })
     let stderr = ''
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })))

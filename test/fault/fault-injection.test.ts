@@ -20,6 +20,7 @@ import { resumeJob, runJob, type JobEvent } from '../../src/engine/jobs/run-job'
 import { RunStore } from '../../src/engine/runs/store'
 import { REPO_ROOT } from '../helpers/shared-data'
 import { expectIntact, expectSameOutcome, hooks, makeFixture } from '../engine/jobs/fixture'
+import { childArgs } from './child-command'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-fault-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -52,9 +53,10 @@ const CASES: Case[] = [
   { fault: 'finish', resumeFrom: 16, selection: 'reused', results: true }
 ]
 
-function child(runs: string, fault: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+async function child(runs: string, fault: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  const args = await childArgs()
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/fault/child.ts'), JSON.stringify({ mode: 'run', runs, cfg, backend: BACKEND })], { cwd: REPO_ROOT, env: { ...process.env, IRD_FAULT: fault } })
+    const p = spawn(process.execPath, [...args, JSON.stringify({ mode: 'run', runs, cfg, backend: BACKEND })], { cwd: REPO_ROOT, env: { ...process.env, IRD_FAULT: fault } })
     let out = ''
     let err = ''
     p.stdout.on('data', (d: Buffer) => (out += d.toString()))

@@ -15,6 +15,7 @@ import { resumeJob, runJob, type JobEvent } from '../../../src/engine/jobs/run-j
 import { RunStore } from '../../../src/engine/runs/store'
 import { Rng } from '../../../src/engine/util/rng'
 import { REPO_ROOT } from '../../helpers/shared-data'
+import { childArgs } from '../../fault/child-command'
 import { expectIntact, expectSameOutcome, hooks, makeFixture } from './fixture'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-resume-job-'))
@@ -39,8 +40,9 @@ describe(`resumeJob (seed ${seed}, ${backend})`, () => {
     // 2 epochs × 8 training batches + 2 × 1 dev batch: cancel before one of the first 17 batch checks
     const stopAt = 2 + rng.int(16)
     let checks = 0
+    let training = false // selection asks shouldCancel too: count the trainer's checks only
     const store = new RunStore(join(tmp, 'cancel'))
-    const first = await runJob(cfg, store, hooks({ shouldCancel: () => ++checks >= stopAt }))
+    const first = await runJob(cfg, store, hooks({ onEvent: (e) => void (training ||= e.phase === 'selected'), shouldCancel: () => training && ++checks >= stopAt }))
     expect(first.status).toBe('cancelled')
     expect(store.list()[0].reason).toMatch(/cancelled by the user at step \d+ of 16; `ird-studio resume/)
     const ck = checkpointInfo(first.run.dir)
@@ -62,7 +64,7 @@ describe(`resumeJob (seed ${seed}, ${backend})`, () => {
   it('a child process SIGKILLed at a random step resumes to the same result bit for bit', async () => {
     const killAt = 1 + rng.int(15)
     const runs = join(tmp, 'kill')
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/fault/child.ts'), JSON.stringify({ mode: 'run', runs, cfg: { ...cfg, checkpointEvery: 1 }, backend })], { cwd: REPO_ROOT, env: { ...process.env, IRD_FAULT: 'batch@*:sleep40' } })
+    const child = spawn(process.execPath, [...(await childArgs()), JSON.stringify({ mode: 'run', runs, cfg: { ...cfg, checkpointEvery: 1 }, backend })], { cwd: REPO_ROOT, env: { ...process.env, IRD_FAULT: 'batch@*:sleep40' } })
     let buf = ''
     let err = ''
     child.stderr.on('data', (d: Buffer) => (err += d.toString()))
