@@ -2,78 +2,19 @@
  * The app's process side end to end with the real engine process (src/engine/process.ts under tsx), as
  * both shells use it (AppHost + the call router): datasets (import, preview, validate with dropped rows,
  * statistics in model tokens, train/dev overlap), models, runs (estimate, start, live events with
- * throttled progress, Fisher statistics, snapshot, compare, mask overlap, delete), and crash recovery (a
- * SIGKILLed engine marks the live run failed with the reason; the next run starts a fresh engine).
+ * throttled progress, Fisher statistics, snapshot, compare, mask overlap, delete). Crash recovery is in
+ * engine-crash.test.ts.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AppHost } from '../../src/engine/host/app-host'
-import { createCallRouter } from '../../src/engine/host/call-router'
-import { EngineHost } from '../../src/engine/host/engine-host'
-import { saveModelFolder } from '../../src/engine/io/model-folder'
-import { makeConfig } from '../../src/engine/model/config'
-import { initState } from '../../src/engine/model/init'
-import { BertTokenizer } from '../../src/engine/tokenizer'
-import { defaultRunConfig, type CallName, type CallParams, type CallResult, type ContractEvent, type RunConfig } from '../../src/shared/contract'
-import { FIXTURES_DIR, GLUE_DIR, VOCAB_FILE } from '../helpers/shared-data'
+import { FIXTURES_DIR } from '../helpers/shared-data'
+import { createTestHost } from './helpers'
 
-const ENGINE_ENTRY = fileURLToPath(new URL('../../src/engine/process.ts', import.meta.url))
-const tmp = mkdtempSync(join(tmpdir(), 'ird-apphost-'))
-const model = join(tmp, 'model')
-const runsDir = join(tmp, 'runs')
-const SST = (f: string) => join(GLUE_DIR, 'SST-2', f)
-
-const engine = new EngineHost({ modulePath: ENGINE_ENTRY, execArgv: ['--import', 'tsx'], env: { ...process.env, IRD_RUNS_DIR: runsDir, IRD_BACKEND: 'wasm' }, stopTimeoutMs: 20_000 })
-const host = new AppHost({ mode: 'browser', dataDir: join(tmp, 'data'), runsDir, engine, version: () => ({ app: 'test', node: process.versions.node, tfjs: '4.22.0' }) })
-const route = createCallRouter({ engine, handlers: host.handlers, isTrustedSender: () => true })
-const events: ContractEvent[] = []
-host.onEvent((e) => events.push(e))
-
-/** A call as the renderer makes it; throws with the serialised error when it fails. */
-async function call<M extends CallName>(method: M, ...params: CallParams<M> extends void ? [] : [CallParams<M>]): Promise<CallResult<M>> {
-  const r = await route(method, 'test', params[0])
-  if (!r.ok) throw Object.assign(new Error(`${method}: ${r.error.message}`), { code: r.error.code })
-  return r.value
-}
-async function failure(method: CallName, params?: unknown): Promise<{ code?: string; message: string }> {
-  const r = await route(method, 'test', params)
-  if (r.ok) throw new Error(`${method} succeeded`)
-  return r.error
-}
-
-function nextEvent<E extends ContractEvent['event']>(event: E, where: (p: Extract<ContractEvent, { event: E }>['payload']) => boolean = () => true, timeoutMs = 90_000) {
-  return new Promise<Extract<ContractEvent, { event: E }>['payload']>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs)
-    const off = host.onEvent((e) => {
-      if (e.event === event && where(e.payload as never)) {
-        clearTimeout(timer)
-        off()
-        resolve(e.payload as never)
-      }
-    })
-  })
-}
-
-function quickConfig(over: Partial<RunConfig> = {}): RunConfig {
-  return { ...defaultRunConfig('sst2'), modelDir: model, trainFile: SST('train.tsv'), devFile: SST('dev.tsv'), maxTrainExamples: 96, nSamples: 32, nSamplesExplicit: true, epochs: 1, keepRatio: 0.01, ...over }
-}
-
-beforeAll(async () => {
-  const vocab = join(tmp, 'vocab')
-  mkdirSync(vocab)
-  copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
-  BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
-  const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 128 })
-  saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
-  await host.start()
-})
-afterAll(async () => {
-  await host.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
+const t = createTestHost('ird-apphost-')
+const { events, call, failure, nextEvent, quickConfig, model, runsDir, tmp, SST } = t
+beforeAll(() => t.start())
+afterAll(() => t.stop())
 
 describe('datasets through the host and the engine', () => {
   it('imports by path, previews, and keeps the detected task as the reading options', async () => {
@@ -173,6 +114,7 @@ describe('runs', () => {
     expect(fisher.at(-1)!.perLayer!.length).toBeGreaterThan(0)
     expect(fisher.at(-1)!.irdRounds.length).toBeGreaterThan(0)
     expect(mine.some((e) => e.event === 'run:metric')).toBe(true)
+    expect(events.some((e) => e.event === 'engine:memory' && e.payload.rss > 0)).toBe(true)
     // progress: at most ~10 per second per run, and the last one of a phase is not lost
     const progress = mine.filter((e) => e.event === 'run:progress').map((e) => e.payload as { phase: string; done: number; total: number; elapsedMs: number })
     expect(progress.length).toBeGreaterThan(0)
@@ -214,26 +156,5 @@ describe('runs', () => {
     expect(overlap.jaccard[0][1]).toBe(overlap.jaccard[1][0])
     expect(await call('runs:delete', { runId })).toEqual({ deleted: true })
     expect((await call('runs:list')).map((r) => r.id)).toEqual([firstRun])
-  })
-
-  it('marks a run failed with the reason when the engine dies, and starts the next run on a fresh engine', async () => {
-    const { runId } = await call('runs:start', { config: quickConfig({ method: 'random', maxTrainExamples: 2000, epochs: 50 }) })
-    await nextEvent('run:progress', (p) => p.runId === runId && p.phase === 'train')
-    const failed = nextEvent('run:finished', (p) => p.runId === runId)
-    process.kill(engine.pid!, 'SIGKILL')
-    const end = await failed
-    expect(end.status).toBe('failed')
-    expect(end.reason).toContain('SIGKILL')
-    const listed = (await call('runs:list')).find((r) => r.id === runId)
-    expect(listed).toMatchObject({ status: 'failed', live: false })
-    expect(listed?.reason).toContain('engine process ended')
-
-    // the app keeps working: another run starts (the host restarts the engine) and stops on request
-    const { runId: next } = await call('runs:start', { config: quickConfig({ method: 'random', maxTrainExamples: 2000, epochs: 50 }) })
-    await nextEvent('run:progress', (p) => p.runId === next && p.phase === 'train')
-    const cancelled = nextEvent('run:finished', (p) => p.runId === next)
-    expect(await call('runs:stop', { runId: next })).toEqual({ stopping: true })
-    expect(await cancelled).toMatchObject({ status: 'cancelled' })
-    expect(await call('runs:stop', { runId: next })).toEqual({ stopping: false })
   })
 })
