@@ -10,6 +10,23 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureRendererBuilt, findChromium, makeFixtures, screenshot, startSession, type Fixtures, type Session } from './harness'
 
+// The callbacks given to page.evaluate/$eval run in the page; this file is type-checked without the DOM
+// library (tsconfig.json), so the little of the DOM they touch is declared here, for this module only.
+interface PageElement {
+  id: string
+  textContent: string | null
+  tabIndex: number
+  focus(): void
+  removeAttribute(name: string): void
+  hasAttribute(name: string): boolean
+}
+declare const document: { body: PageElement; activeElement: PageElement | null; querySelector(selector: string): PageElement | null }
+declare const window: { scrollTo(x: number, y: number): void }
+declare class DataTransfer {
+  items: { add(file: unknown): void }
+}
+type SelectElement = { options: ArrayLike<{ text: string; value: string }> }
+
 const CHROMIUM = findChromium()
 if (!CHROMIUM) {
   console.warn(
@@ -91,7 +108,7 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await p.waitForSelector('.pick[aria-pressed="true"][data-dataset="sst2-dev.tsv"]')
     await p.waitForSelector('.preview-table')
     await p.selectOption('#ds-split', 'dev')
-    const trainId = await p.$eval('#ds-pair', (el) => [...(el as HTMLSelectElement).options].find((o) => o.text === 'sst2-train.tsv')?.value ?? '')
+    const trainId = await p.$eval('#ds-pair', (el) => Array.from((el as unknown as SelectElement).options).find((o) => o.text === 'sst2-train.tsv')?.value ?? '')
     await p.selectOption('#ds-pair', trainId)
     await p.click('text=Check the whole file')
     await p.waitForSelector('[data-testid="stats"] .chart-card canvas', { timeout: 30_000 })
@@ -141,7 +158,7 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     const p = page()
     await go('new-run')
     await p.click('label.preset:has-text("Quick check")')
-    const pick = (sel: string, name: string) => p.$eval(sel, (el, n) => [...(el as HTMLSelectElement).options].find((o) => o.text.startsWith(n))?.value ?? '', name)
+    const pick = (sel: string, name: string) => p.$eval(sel, (el, n) => Array.from((el as unknown as SelectElement).options).find((o) => o.text.startsWith(n))?.value ?? '', name)
     await p.selectOption('#run-train', await pick('#run-train', 'sst2-train.tsv'))
     await p.selectOption('#run-dev', await pick('#run-dev', 'sst2-dev.tsv'))
     await p.selectOption('#run-model', await pick('#run-model', 'tiny-model'))

@@ -34,32 +34,40 @@ export function formatHash(r: Route): string {
   return `#/${r.screen}${r.id ? `/${encodeURIComponent(r.id)}` : ''}`
 }
 
+/** The bits of the browser this store uses; absent under Node (store tests), where the hash is not kept. */
+interface BrowserBits {
+  location?: { hash: string }
+  history?: { pushState(data: unknown, unused: string, url: string): void }
+  addEventListener?(type: string, listener: () => void): void
+  removeEventListener?(type: string, listener: () => void): void
+}
+const browser = globalThis as unknown as BrowserBits
+
 export const useNavStore = defineStore('nav', () => {
-  const route = ref<Route>(typeof location === 'undefined' ? { screen: 'datasets' } : parseHash(location.hash))
+  const route = ref<Route>(browser.location ? parseHash(browser.location.hash) : { screen: 'datasets' })
   const screen = computed(() => route.value.screen)
 
   function go(screen: Screen, id?: string): void {
     route.value = id ? { screen, id } : { screen }
-    if (typeof location !== 'undefined') {
-      const hash = formatHash(route.value)
-      if (location.hash !== hash) history.pushState(null, '', hash)
-    }
+    const hash = formatHash(route.value)
+    if (browser.location && browser.history && browser.location.hash !== hash) browser.history.pushState(null, '', hash)
   }
 
   function syncFromLocation(): void {
-    route.value = parseHash(location.hash)
+    if (browser.location) route.value = parseHash(browser.location.hash)
   }
 
   let listening = false
   function listen(): () => void {
-    if (listening || typeof window === 'undefined') return () => {}
+    if (listening || !browser.addEventListener || !browser.removeEventListener) return () => {}
+    const { addEventListener: add, removeEventListener: remove } = browser
     listening = true
-    window.addEventListener('popstate', syncFromLocation)
-    window.addEventListener('hashchange', syncFromLocation)
+    add.call(globalThis, 'popstate', syncFromLocation)
+    add.call(globalThis, 'hashchange', syncFromLocation)
     return () => {
       listening = false
-      window.removeEventListener('popstate', syncFromLocation)
-      window.removeEventListener('hashchange', syncFromLocation)
+      remove.call(globalThis, 'popstate', syncFromLocation)
+      remove.call(globalThis, 'hashchange', syncFromLocation)
     }
   }
 
