@@ -204,6 +204,10 @@ class Engine {
       if (!this.backend) throw new CodedError('BACKEND_UNAVAILABLE', `no backend is running: ${this.backendError}`)
       return this.runs.start(config)
     },
+    'runs:resume': async ({ runId }) => {
+      if (!this.backend) throw new CodedError('BACKEND_UNAVAILABLE', `no backend is running: ${this.backendError}`)
+      return this.runs.resume(runId)
+    },
     'runs:stop': async ({ runId }) => this.runs.stop(runId),
     'runs:maskOverlap': async ({ runIds }) => this.runs.maskOverlap(runIds)
   }

@@ -7,7 +7,7 @@
  *   app:     version, info (mode, folders, what this shell can do), pickPath (Electron file dialogs)
  *   datasets: list, import ({path} | {name, content}), update, remove, preview, detect, validate, stats
  *   models:  list (embedded demo + added folders), inspect, add, remove
- *   runs:    defaults, estimate, start, stop, list, get (snapshot), delete, compare, maskOverlap,
+ *   runs:    defaults, estimate, start, resume, stop, list, get (snapshot), delete, compare, maskOverlap,
  *            validateConfig, saveConfig / loadConfig (Electron dialogs; browser: download/upload + validateConfig)
  * Events (pushed to every window / socket):
  *   engine:status, engine:log, engine:memory, run:started, run:progress (throttled ~10/s), run:phase,
@@ -251,6 +251,8 @@ export interface CallMap {
   'runs:estimate': { params: { config: RunConfig; k?: number; measure?: boolean }; result: RunEstimate }
   /** Start a run in the engine process; resolves once the run exists (input errors reject with INVALID_INPUT). */
   'runs:start': { params: { config: RunConfig }; result: { runId: string } }
+  /** Continue a cancelled, failed or interrupted run from its last checkpoint, with its recorded settings and mask. */
+  'runs:resume': { params: { runId: string }; result: { runId: string } }
   /** Cooperative cancel: the run stops at the next batch boundary and ends as cancelled. */
   'runs:stop': { params: { runId: string }; result: { stopping: boolean } }
   'runs:list': { params: void; result: RunListEntry[] }
@@ -311,6 +313,7 @@ export const CALL_PARAMS: { [M in CallName]: Validator<CallParams<M>> } = {
   'runs:defaults': object({ task: optional(oneOf(TASK_NAMES)) }),
   'runs:estimate': object({ config: runConfig, k: optional(number({ integer: true, min: 1, max: 1e12 })), measure: optional(boolean) }),
   'runs:start': object({ config: runConfig }),
+  'runs:resume': object({ runId }),
   'runs:stop': object({ runId }),
   'runs:list': none,
   'runs:get': object({ runId }),
@@ -348,6 +351,7 @@ export const ENGINE_CALL_NAMES = [
   'models:inspect',
   'runs:estimate',
   'runs:start',
+  'runs:resume',
   'runs:stop',
   'runs:maskOverlap'
 ] as const satisfies readonly CallName[]

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestHost } from './helpers'
 
 const t = createTestHost('ird-crash-')
-const { engine, call, nextEvent, quickConfig } = t
+const { engine, call, failure, nextEvent, quickConfig } = t
 beforeAll(() => t.start())
 afterAll(() => t.stop())
 
@@ -31,4 +31,17 @@ describe('engine crash during a run', () => {
     expect(await call('runs:stop', { runId: next })).toEqual({ stopping: true })
     expect(await cancelled).toMatchObject({ status: 'cancelled' })
     expect(await call('runs:stop', { runId: next })).toEqual({ stopping: false })
+
+    // the killed run continues from its last checkpoint, live again under its own id
+    const resumed = nextEvent('run:started', (p) => p.id === runId)
+    expect(await call('runs:resume', { runId })).toEqual({ runId })
+    await resumed
+    expect((await call('runs:list')).find((r) => r.id === runId)).toMatchObject({ live: true, status: 'running' })
+    await nextEvent('run:progress', (p) => p.runId === runId && p.phase === 'train')
+    const stopped = nextEvent('run:finished', (p) => p.runId === runId)
+    await call('runs:stop', { runId })
+    expect(await stopped).toMatchObject({ status: 'cancelled' })
+    const snap = await call('runs:get', { runId })
+    expect(snap.events.some((e) => e.phase === 'resume')).toBe(true)
+    expect(await failure('runs:resume', { runId: 'no-such-run' })).toMatchObject({ code: 'NOT_FOUND' })
   })})

@@ -278,6 +278,11 @@ export class AppHost {
         await this.ensureEngine()
         return this.request('runs:start', p)
       },
+      'runs:resume': async (p) => {
+        if (this.live.has(p.runId)) throw new CodedError('CONFLICT', `run ${p.runId} is running already`, { runId: p.runId })
+        await this.ensureEngine()
+        return this.request('runs:resume', p)
+      },
       'runs:list': async () => listRuns(this.store, this.live),
       'runs:get': async ({ runId }) => {
         const entry = this.runEntry(runId)

@@ -13,11 +13,11 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { getTask, type TaskName } from '../data'
-import { JobInputError, runJob, type JobEvent, type RunJobConfig } from '../jobs/run-job'
+import { resumeJob, runJob, type JobEvent, type JobHooks, type JobResult, type RunJobConfig } from '../jobs/run-job'
 import { loadMask, maskIntersectionCount, maskCount, type ParamMask } from '../mask'
 import { bertParameterSpec, makeConfig, parseBertConfig, type BertConfig, type ParamSpec } from '../model/config'
 import { computeBudget } from '../selection/budget'
-import { Run, RunStore } from '../runs/store'
+import { Run, RunStore, RunStoreError } from '../runs/store'
 import { CodedError } from '../../shared/errors'
 import type {
   CallParams,
@@ -38,7 +38,7 @@ const MEMORY_INTERVAL_MS = 2_000
 
 type Emit = (event: ContractEvent) => void
 
-/** A RunStore that says when runJob creates its run (the id the start call answers with). */
+/** A RunStore that says when a job creates (or, resuming, reopens) its run: the id the call answers with. */
 class ObservedStore extends RunStore {
   constructor(
     root: string,
@@ -48,6 +48,11 @@ class ObservedStore extends RunStore {
   }
   override create(opts: Parameters<RunStore['create']>[0]): Run {
     const run = super.create(opts)
+    this.onCreate(run)
+    return run
+  }
+  override reopen(idOrPrefix: string): Run {
+    const run = super.reopen(idOrPrefix)
     this.onCreate(run)
     return run
   }
@@ -89,6 +94,8 @@ interface LiveRun {
   started: number
   throttle: ProgressThrottle
   lastPhase: string | null
+  /** When the current progress phase began: its ETA when the job gives none. */
+  phaseStarted: number
   rounds: IrdRoundInfo[]
   finished: Promise<void>
 }
@@ -125,10 +132,29 @@ export class EngineRuns {
 
   /** Starts a run; resolves with its id once the run folder exists, rejects (INVALID_INPUT) before that. */
   start(config: RunConfig): Promise<{ runId: string }> {
-    if (this.live) throw new CodedError('CONFLICT', `run ${this.live.runId} is still running: stop it or wait until it ends before starting another`, { runId: this.live.runId })
-    const { trainOptions, devOptions } = config
     // The reading options travel in the config too, so the run's config.json can start the same run again.
     const cfg: RunJobConfig = { ...config, backend: this.backendName() }
+    return this.launch(config.trainOptions, config.devOptions, (store, hooks) => runJob(cfg, store, hooks))
+  }
+
+  /** Continues a stopped, failed or interrupted run from its last checkpoint (src/engine/jobs/run-job.ts resumeJob). */
+  resume(runId: string): Promise<{ runId: string }> {
+    let saved: { trainOptions?: RunConfig['trainOptions']; devOptions?: RunConfig['devOptions'] } = {}
+    try {
+      saved = JSON.parse(readFileSync(join(new RunStore(this.runsDir()).dir(runId), 'config.json'), 'utf8')) as typeof saved
+    } catch {
+      /* resumeJob says what is wrong with the run */
+    }
+    const backend = this.backendName()
+    return this.launch(saved.trainOptions, saved.devOptions, (store, hooks) => resumeJob(store, runId, hooks, { backend }))
+  }
+
+  private launch(
+    trainOptions: RunConfig['trainOptions'],
+    devOptions: RunConfig['devOptions'],
+    job: (store: RunStore, hooks: JobHooks) => Promise<JobResult>
+  ): Promise<{ runId: string }> {
+    if (this.live) throw new CodedError('CONFLICT', `run ${this.live.runId} is still running: stop it or wait until it ends before starting another`, { runId: this.live.runId })
     return new Promise((resolve, reject) => {
       let created = false
       let markFinished!: () => void
@@ -143,6 +169,7 @@ export class EngineRuns {
           started: Date.now(),
           throttle: new ProgressThrottle((p) => this.emit({ event: 'run:progress', payload: p })),
           lastPhase: null,
+          phaseStarted: Date.now(),
           rounds: [],
           finished
         }
@@ -153,7 +180,7 @@ export class EngineRuns {
       })
       // Events before the run exists (loading) have no run id; they are not sent.
       const pendingLive = (): LiveRun | null => (created ? this.live : null)
-      runJob(cfg, store, {
+      job(store, {
         loadData: appDataLoader((split) => (split === 'dev' ? devOptions : trainOptions)),
         onEvent: (e) => {
           const live = pendingLive()
@@ -174,7 +201,9 @@ export class EngineRuns {
         .catch((e: unknown) => {
           if (!created) {
             const message = (e as Error)?.message ?? String(e)
-            reject(e instanceof JobInputError || e instanceof CodedError ? (e instanceof CodedError ? e : new CodedError('INVALID_INPUT', message)) : new CodedError('INVALID_INPUT', message))
+            if (e instanceof CodedError) reject(e)
+            else if (e instanceof RunStoreError && /^no run /.test(message)) reject(new CodedError('NOT_FOUND', message))
+            else reject(new CodedError('INVALID_INPUT', message))
             return
           }
           const live = this.live
@@ -218,8 +247,10 @@ export class EngineRuns {
       if (phase !== live.lastPhase) {
         live.throttle.flush()
         live.lastPhase = phase
+        live.phaseStarted = now
         this.emit({ event: 'run:phase', payload: { runId: live.runId, phase, time: now } })
       }
+      if (finite(fields.etaMs) === undefined && done > 0 && total >= done) fields.etaMs = ((now - live.phaseStarted) / done) * (total - done)
       live.throttle.push({
         runId: live.runId,
         phase,
