@@ -496,7 +496,10 @@ export interface RunEstimate {
     seqLen: number
   }
   seconds: { fisher: number; train: number; eval: number; total: number }
+  /** Peak bytes by part (total = the peak of selection and training), from src/engine/jobs/memory.ts. */
   memoryBytes: { weights: number; fisher: number; optimizer: number; activations: number; total: number }
+  /** Against this machine: 'ok', 'tight' (> 80 % of free memory), 'over'; with what to change when not ok. */
+  memory?: { verdict: 'ok' | 'tight' | 'over' | 'unknown'; warning: string | null; advice: string[]; selectionBytes: number; trainingBytes: number; perInstanceBytes: number; freeBytes: number | null }
   notes: string[]
 }
 

@@ -83,6 +83,8 @@ describe('runs', () => {
     expect(est.fisherGradients).toBe(32)
     expect(est.trainSteps).toBe(Math.ceil(96 / 16))
     expect(est.memoryBytes.total).toBeGreaterThan(est.memoryBytes.weights)
+    expect(est.memory?.verdict).toBe('ok')
+    expect(est.memoryBytes.total).toBe(Math.max(est.memory!.selectionBytes, est.memory!.trainingBytes))
     const byK = await call('runs:estimate', { config: quickConfig({ method: 'fish' }), k: est.k!, measure: true })
     expect(byK.k).toBe(est.k)
     expect(byK.throughput.source).toBe('measured')

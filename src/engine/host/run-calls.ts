@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { getTask, type TaskName } from '../data'
+import { estimateMemory } from '../jobs/memory'
 import { resumeJob, runJob, type JobEvent, type JobHooks, type JobResult, type RunJobConfig } from '../jobs/run-job'
 import { loadMask, maskIntersectionCount, maskCount, type ParamMask } from '../mask'
 import { bertParameterSpec, makeConfig, parseBertConfig, type BertConfig, type ParamSpec } from '../model/config'
@@ -485,18 +486,20 @@ export class EngineRuns {
     const trainSec = (trainSteps * cfg.batchSize) / (perSec * speedup)
     const evalSec = devRows ? (devRows * cfg.epochs) / (perSec * 3 * speedup) : 0
 
-    // Memory: weights twice (the base state and the model), Fisher accumulators over θ, masked AdamW
-    // state (m, v, values, indices per trainable entry), activations of one batch.
-    const fisherMaps = cfg.method === 'ird' ? 3 : cfg.method === 'fish' ? 2 : 0
+    // Memory: the run job's own estimate (calibrated against tfjs peaks), against this machine now.
+    const mem = estimateMemory(
+      { config, method: cfg.method, keepRatio: keepRatio ?? cfg.keepRatio, batchSize: cfg.batchSize, maxLength: seqLen, fisherBatchSize: cfg.fisher.batchSize, workers: cfg.workers, backend },
+      { totalBytes: totalmem(), freeBytes: freemem() }
+    )
     const memoryBytes = {
-      weights: totalParams * 4 * 2,
-      fisher: cfg.maskDir ? 0 : thetaSize * 4 * fisherMaps * Math.max(1, cfg.workers),
-      optimizer: trainable * 16,
-      activations: Math.max(cfg.batchSize, cfg.fisher.batchSize) * seqLen * (config.hidden_size * 14 + config.intermediate_size * 2 + config.num_attention_heads * seqLen * 3) * config.num_hidden_layers * 4,
-      total: 0
+      weights: mem.parts.parameters,
+      fisher: mem.parts.fisher + mem.parts.workers,
+      optimizer: mem.parts.optimizer,
+      activations: mem.parts.activations + mem.parts.gradients,
+      total: mem.peakBytes
     }
-    memoryBytes.total = memoryBytes.weights + memoryBytes.fisher + memoryBytes.optimizer + memoryBytes.activations
-    if (memoryBytes.total > freemem()) notes.push(`needs about ${(memoryBytes.total / 2 ** 30).toFixed(1)} GiB, more than the ${(freemem() / 2 ** 30).toFixed(1)} GiB free now: lower the batch size or the sequence length, or use fewer workers`)
+    if (mem.warning) notes.push(`${mem.warning}${mem.advice.length ? `; to need less: ${mem.advice.join(', ')}` : ''}`)
+    const memory = { verdict: mem.verdict, warning: mem.warning, advice: mem.advice, selectionBytes: mem.selectionBytes, trainingBytes: mem.trainingBytes, perInstanceBytes: mem.perInstanceBytes, freeBytes: mem.system?.freeBytes ?? null }
     return {
       totalParams,
       headSize,
@@ -512,6 +515,7 @@ export class EngineRuns {
       throughput: { fisherPerSec: perSec * speedup, trainPerSec: perSec * speedup, source, backend, seqLen },
       seconds: { fisher: fisherSec, train: trainSec, eval: evalSec, total: fisherSec + trainSec + evalSec },
       memoryBytes,
+      memory,
       notes
     }
   }
