@@ -78,7 +78,8 @@ export class DatasetRegistry {
       }
       if (!st.isFile()) throw new CodedError('INVALID_INPUT', `${path} is a folder; choose a TSV, CSV or JSONL file`)
       const existing = this.list().find((e) => e.path === path)
-      if (existing) return existing
+      // Importing a registered file again updates what the user gave this time.
+      if (existing) return name !== undefined || Object.keys(options).length ? this.update(existing.id, { ...(name !== undefined ? { name } : {}), ...(Object.keys(options).length ? { options: { ...existing.options, ...options } } : {}) }) : existing
     } else {
       const bytes = Buffer.from(source.content, 'utf8')
       const sha = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')
