@@ -3,50 +3,26 @@
  * components the views use, both renderers: canvas on screen, SVG for export), and the export helpers.
  * Must not: build chart options (views do, with their data).
  */
-import { BarChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts'
-import { AriaComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
-import { init, use, type ComposeOption, type ECharts } from 'echarts/core'
-import type { BarSeriesOption, HeatmapSeriesOption, LineSeriesOption, ScatterSeriesOption } from 'echarts/charts'
-import type {
-  AriaComponentOption,
-  GridComponentOption,
-  LegendComponentOption,
-  MarkLineComponentOption,
-  TitleComponentOption,
-  TooltipComponentOption,
-  VisualMapComponentOption
-} from 'echarts/components'
+import { BarChart, HeatmapChart, LineChart } from 'echarts/charts'
+import { AriaComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
+import { init, use, type ECharts } from 'echarts/core'
 import { CanvasRenderer, SVGRenderer } from 'echarts/renderers'
+import type { ChartOption } from './chart-option'
+
+export type { ChartOption } from './chart-option'
 
 use([
   LineChart,
   BarChart,
   HeatmapChart,
-  ScatterChart,
   GridComponent,
   TooltipComponent,
   LegendComponent,
-  TitleComponent,
   VisualMapComponent,
-  MarkLineComponent,
   AriaComponent,
   CanvasRenderer,
   SVGRenderer
 ])
-
-export type ChartOption = ComposeOption<
-  | LineSeriesOption
-  | BarSeriesOption
-  | HeatmapSeriesOption
-  | ScatterSeriesOption
-  | GridComponentOption
-  | TooltipComponentOption
-  | LegendComponentOption
-  | TitleComponentOption
-  | VisualMapComponentOption
-  | MarkLineComponentOption
-  | AriaComponentOption
->
 
 /** Colours that read on white and on the dark theme alike (Okabe–Ito, colour-blind safe). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000']

@@ -7,7 +7,7 @@
 import type { EngineMemory, FisherChartData, RunDetail, RunMetric } from '../domain'
 import { bytes, int, percent, sci } from '../lib/format'
 import type { PlainTable } from '../lib/table-export'
-import type { ChartOption } from './echarts'
+import type { ChartOption } from './chart-option'
 
 export interface ChartSpec {
   option: ChartOption
