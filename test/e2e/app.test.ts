@@ -236,6 +236,13 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     for (const id of runIds) expect(csv).toContain(id)
     const [md] = await Promise.all([p.waitForEvent('download'), p.click('[data-testid="export-latex"]')])
     expect(readFileSync((await md.path())!, 'utf8')).toContain('\\begin{tabular}')
+
+    // Charts export as SVG (a document of its own) and PNG.
+    const [svg] = await Promise.all([p.waitForEvent('download'), p.click('figure[data-chart="mask-overlap"] button:has-text("SVG")')])
+    expect(svg.suggestedFilename()).toBe('mask-overlap.svg')
+    expect(readFileSync((await svg.path())!, 'utf8').trim()).toMatch(/^<svg[\s\S]*<\/svg>$/)
+    const [png] = await Promise.all([p.waitForEvent('download'), p.click('figure[data-chart="runs-loss"] button:has-text("PNG")')])
+    expect(readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG')
   }, 90_000)
 
   it('raised no uncaught errors in the page', () => {
