@@ -188,9 +188,16 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await screenshot(p, 'run-monitor-completed')
   }, 120_000)
 
-  it('runs FISH to completion', async () => {
-    await newRun({ method: 'fish', name: 'e2e fish' })
-    await page().waitForSelector('[data-testid="run-head"][data-status="completed"]', { timeout: 90_000 })
+  it('runs FISH to completion, and starts a new run from it', async () => {
+    const p = page()
+    const id = await newRun({ method: 'fish', name: 'e2e fish' })
+    await p.waitForSelector('[data-testid="run-head"][data-status="completed"]', { timeout: 90_000 })
+    await p.click('text=New run from this run')
+    await p.waitForSelector('#new-run-heading')
+    expect(await p.textContent('main .hint-box')).toContain(id)
+    expect(await p.isChecked('input[name="method"][value="fish"]')).toBe(true)
+    expect(await p.inputValue('#run-name')).toBe('')
+    expect(await p.inputValue('#tr-epochs')).toBe('1')
   }, 120_000)
 
   it('watches a long run, finds it still running after a reload, and stops it', async () => {
