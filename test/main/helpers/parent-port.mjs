@@ -12,3 +12,6 @@ process.parentPort = {
   }
 }
 process.send = undefined
+// Electron ends a utility process when its parent goes away; a plain fork child would live on (an orphan
+// that kept running a test's run for an hour was found), so end it the same way here.
+process.on('disconnect', () => process.exit(0))
