@@ -82,10 +82,38 @@ describe('browser-mode api transport', () => {
     expect(got).toHaveLength(before)
   })
 
-  it('turns a closed server into DISCONNECTED results instead of hanging', async () => {
+  it('turns a closed server into DISCONNECTED results and a stopped engine status with the reason', async () => {
+    const statuses: Array<{ state: string; reason?: string }> = []
+    api.on('engine:status', (st) => statuses.push(st))
+    await api.engine.info()
     await server.close()
+    await vi.waitFor(() => expect(statuses.at(-1)).toMatchObject({ state: 'stopped' }))
+    expect(statuses.at(-1)?.reason).toMatch(/ird-studio serve/)
     const r = await api.runs.list()
     expect(r).toMatchObject({ ok: false, error: { code: 'DISCONNECTED' } })
+  })
+
+  it('says why when the token is wrong', async () => {
+    const again = await startServer({ rendererDir: join(tmp, 'renderer'), dataDir: join(tmp, 'data'), runsDir: join(tmp, 'runs'), engine: { spawn: fakeEngine }, log: () => undefined })
+    try {
+      const origin = again.origin
+      class BrowserLikeSocket extends WebSocket {
+        constructor(url: string) {
+          super(url, { origin })
+        }
+      }
+      const url = serverApiUrl({ protocol: 'http:', host: `127.0.0.1:${again.port}`, search: '?token=stale' })
+      const stale = createWebSocketApi({ url, WebSocketImpl: BrowserLikeSocket as unknown as SocketConstructor })
+      const statuses: Array<{ state: string; reason?: string }> = []
+      const off = stale.on('engine:status', (st) => statuses.push(st))
+      const r = await stale.engine.info()
+      expect(r).toMatchObject({ ok: false, error: { code: 'DISCONNECTED' } })
+      expect((r as { ok: false; error: { message: string } }).error.message).toMatch(/token/)
+      expect(statuses[0]).toMatchObject({ state: 'stopped' })
+      off()
+    } finally {
+      await again.close()
+    }
   })
 })
 

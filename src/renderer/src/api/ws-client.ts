@@ -3,8 +3,9 @@
  * (ws://<same host>/api?token=…), with the same calls, events and Result values as Electron IPC.
  *
  * Owns: the socket (opened on first use, reopened after a drop with a growing delay), correlation of
- * answers by id, and re-delivering pushed events to the page's listeners. After a reconnect the page
- * hears `engine:status` again (the server sends a snapshot) so stores re-fetch.
+ * answers by id, and re-delivering pushed events to the page's listeners. When the server cannot be
+ * reached (stopped, wrong token) `engine:status` listeners hear `stopped` with the reason; after a
+ * reconnect they hear the server's status snapshot, so stores re-fetch.
  * Must not: be used by anything but src/renderer/src/api.ts, or hold app state.
  */
 import { createWindowApi, type CallName, type Result, type SerializedError, type WindowApi } from '../../../shared/contract'
@@ -21,6 +22,7 @@ export interface SocketLike {
   onopen: ((e: unknown) => void) | null
   onmessage: ((e: { data: unknown }) => void) | null
   onclose: ((e: { code: number; reason: string }) => void) | null
+  onerror: ((e: unknown) => void) | null
   send(data: string): void
 }
 export type SocketConstructor = new (url: string) => SocketLike
@@ -53,6 +55,8 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
   let open: Promise<SocketLike> | null = null
   let nextId = 1
   let retryMs = 250
+  /** A failed connection was already reported as `engine:status` stopped (retries do not repeat it). */
+  let announcedDown = false
 
   function settle(id: number, result: Result<unknown>): void {
     const p = pending.get(id)
@@ -67,8 +71,11 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
     open = new Promise<SocketLike>((resolve, reject) => {
       const ws = new Impl(opts.url)
       let opened = false
+      // A failed connection fires error, then close: close says why.
+      ws.onerror = () => undefined
       ws.onopen = () => {
         opened = true
+        announcedDown = false
         retryMs = 250
         resolve(ws)
       }
@@ -95,6 +102,17 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
           ? `the connection to the IRD Studio server closed (${e.code}${e.reason ? `: ${e.reason}` : ''}); is \`ird-studio serve\` still running?`
           : `cannot connect to the IRD Studio server at ${new URL(opts.url).host} (${e.code}${e.reason ? `: ${e.reason}` : ''}); check that \`ird-studio serve\` runs and that the page URL has its token`
         for (const id of [...pending.keys()]) settle(id, disconnected(why))
+        // The page cannot reach the engine any more: tell whoever shows its state, with the reason.
+        if (opened || !announcedDown) {
+          announcedDown = true
+          for (const l of listeners.get('engine:status') ?? []) {
+            try {
+              l({ state: 'stopped', reason: why })
+            } catch (err) {
+              console.error('listener for engine:status failed:', err)
+            }
+          }
+        }
         open = null
         if (!opened) reject(new Error(why))
         else if (listeners.size > 0) {
