@@ -186,7 +186,7 @@ export const studyCommands: CommandTable = {
         grids: [{ tasks: ['sst2'], methods: ['ird', 'fish', 'random', 'bitfit', 'full'], keepRatios: [Number(flags['keep-ratio'])], sampleBudgets: [Number(flags.samples)], seeds: [Number(flags.seed)] }],
         caps: { maxTrain: Number(flags['max-train']), epochs: Number(flags.epochs), maxLength: 64 },
         perTask: {},
-        training: { lr: 2e-3, fullLr: 1e-4, batchSize: 32, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 1 },
+        training: { lr: 2e-3, fullLr: 1e-3, batchSize: 32, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 1 },
         ird: { poolFactor: 4, alphaS: 0.5, alphaP: 0.5, maxRounds: null },
         workers: null,
         outDir: join(runsDir, '.studies', 'demo')
