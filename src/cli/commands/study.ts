@@ -100,6 +100,7 @@ async function runWithProgress(cfg: StudyConfig, store: RunStore, modelDir: stri
 function writeStudyReport(cfg: StudyConfig, store: RunStore, modelDir: string, reportFile: string, configFile: string, backendText: string): string[] {
   const report = buildReport(cfg, collectResults(cfg, readState(cfg), store), { storeRoot: store.root, modelDir })
   const meta: ReportMeta = {
+    ...(cfg.description ? { description: cfg.description } : {}),
     commit: gitCommit(),
     configFile: relative(process.cwd(), configFile) || configFile,
     backend: backendText,
@@ -153,8 +154,9 @@ export const studyCommands: CommandTable = {
           return 130
         }
       } else {
-        const b = readState(cfg)
-        backendText = `as recorded in each run (${Object.keys(b.cells).length} cells in the state file)`
+        const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
+        const used = [...new Set(store.list().filter((r) => ids.has(r.id)).map((r) => r.backend ?? 'unknown'))]
+        backendText = used.length ? `${used.join(', ')} (as recorded by the runs; this report was rebuilt without running cells)` : 'no runs yet'
       }
       const files = writeStudyReport(cfg, store, modelDir, reportFile, resolve(String(flags.config)), backendText)
       progress.log(`report: ${files.map((f) => relative(process.cwd(), f)).join(', ')}`)

@@ -40,6 +40,8 @@ export interface StudyTraining {
 
 export interface StudyConfig {
   name: string
+  /** Shown under the report's title: what the study is for and how to read it. */
+  description?: string
   /** "demo" (the embedded demo model) or a Hugging Face model folder. */
   model: string
   /** Folder with the GLUE task folders (SST-2/, CoLA/, …). */
@@ -149,8 +151,10 @@ export function parseStudyConfig(raw: unknown, file: string): StudyConfig {
     }
   }
   const ird = raw.ird === undefined ? { ...DEFAULTS.ird } : pick(file, 'ird', raw.ird, DEFAULTS.ird, { poolFactor: { min: 1 }, alphaS: { gt: 0, max: 1 }, alphaP: { gt: 0, max: 1 }, maxRounds: { int: true, min: 1, nullable: true } })
+  if (raw.description !== undefined && typeof raw.description !== 'string') fail(file, 'description', 'a string', raw.description)
   return {
     name: str('name'),
+    ...(raw.description ? { description: raw.description as string } : {}),
     model: rel(str('model', 'demo')),
     glueDir: rel(str('glueDir')),
     grids: list(file, 'grids', raw.grids, (g, f) => parseGrid(file, f, g)),

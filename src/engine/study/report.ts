@@ -293,6 +293,7 @@ export function reportCharts(r: StudyReport): Record<string, string> {
 }
 
 export interface ReportMeta {
+  description?: string
   commit: string
   configFile: string
   backend: string
@@ -306,6 +307,7 @@ export function reportMarkdown(r: StudyReport, meta: ReportMeta, chartDir: strin
   const L: string[] = []
   const tasks = [...new Set(r.groups.map((g) => g.task))]
   L.push(`# GLUE study: ${r.name}`, '')
+  if (meta.description) L.push(meta.description, '')
   L.push(`Generated ${meta.generatedAt} by \`ird-studio study\` (commit \`${meta.commit}\`, config \`${meta.configFile}\`).`, '')
   L.push(`- Model: ${meta.model}`, `- Backend: ${meta.backend}`, `- Machine: ${meta.machine}`, `- Cells: ${r.cells.length} (${r.cells.length - r.missing.length} completed), total training + selection time ${minutes(r.totalMs)}`)
   L.push('', '## Caps (what this study does not do at full scale)', '', ...meta.caps.map((c) => `- ${c}`), '')
