@@ -242,9 +242,9 @@ export function reportCharts(r: StudyReport): Record<string, string> {
     r.groups.find((g) => g.task === t && g.method === m && (g.keepRatio === null || g.keepRatio === r.primary.keepRatio) && (g.nSamples === null || g.nSamples === r.primary.nSamples))
   if (tasks.length) {
     charts['primary.svg'] = svgChart({
-      title: { text: `Dev score by method (keep ${keepText(r.primary.keepRatio)}, n = ${r.primary.nSamples}; mean over seeds)`, left: 'center', textStyle: { fontSize: 13 } },
-      legend: { top: 28 },
-      grid: { top: 64, left: 48, right: 16, bottom: 32 },
+      title: { text: `Dev score by method (keep ${keepText(r.primary.keepRatio)}, n = ${r.primary.nSamples}; mean over seeds)`, left: 'center', top: 4, textStyle: { fontSize: 13 } },
+      legend: { top: 32 },
+      grid: { top: 76, left: 48, right: 16, bottom: 32 },
       xAxis: { type: 'category', data: tasks.map(display) },
       yAxis: { type: 'value', name: 'score ×100' },
       series: methods.map((m) => ({ name: m, type: 'bar', data: tasks.map((t) => { const g = prim(t, m); return g ? +(100 * g.mean).toFixed(2) : null }) }))
@@ -256,9 +256,9 @@ export function reportCharts(r: StudyReport): Record<string, string> {
     if (!ts.length) continue
     const xs = [...new Set(rows.filter((x) => ts.includes(x.task)).map((x) => x[axis]))].sort((a, b) => a - b)
     charts[axis === 'keepRatio' ? 'keep-ratio.svg' : 'sample-budget.svg'] = svgChart({
-      title: { text: axis === 'keepRatio' ? `IRD and FISH vs keep ratio (n = ${r.primary.nSamples})` : `IRD and FISH vs sample budget (keep ${keepText(r.primary.keepRatio)})`, left: 'center', textStyle: { fontSize: 13 } },
-      legend: { top: 28 },
-      grid: { top: 64, left: 48, right: 16, bottom: 40 },
+      title: { text: axis === 'keepRatio' ? `IRD and FISH vs keep ratio (n = ${r.primary.nSamples})` : `IRD and FISH vs sample budget (keep ${keepText(r.primary.keepRatio)})`, left: 'center', top: 4, textStyle: { fontSize: 13 } },
+      legend: { top: 32 },
+      grid: { top: 76, left: 48, right: 16, bottom: 40 },
       xAxis: { type: 'category', data: xs.map((x) => (axis === 'keepRatio' ? keepText(x) : String(x))), name: axis === 'keepRatio' ? 'keep ratio' : 'samples', nameLocation: 'middle', nameGap: 26 },
       yAxis: { type: 'value', name: 'score ×100', scale: true },
       series: ts.flatMap((t) =>
