@@ -322,7 +322,7 @@ export function reportMarkdown(r: StudyReport, meta: ReportMeta, chartDir: strin
     for (const g of gs) L.push(`| ${g.method} | ${keepText(g.keepRatio)} | ${g.nSamples ?? '–'} | ${pct(g.mean, 2)} ± ${pct(g.std, 2)} | ${g.values.length} | ${(g.meanElapsedMs / 1000).toFixed(0)} s |`)
     L.push('')
   }
-  L.push('## IRD against FISH', '', 'Paired over seeds (same seed = same training-subset draw, initialisation and data order); two-sided paired t-test. "win"/"loss" only at p < 0.05; with three seeds only a large, consistent difference reaches that. Overlap: share of the FISH mask (θ, head excluded) that IRD also selected, and the Jaccard index.', '')
+  L.push('## IRD against FISH', '', 'Paired over seeds (same seed = same training-subset draw, initialisation and data order); two-sided paired t-test. "win"/"loss" only at p < 0.05; with two or three seeds only a large, consistent difference reaches that; n per cell is in the per-task tables. Overlap: share of the FISH mask (θ, head excluded) that IRD also selected, and the Jaccard index.', '')
   L.push('| task | keep ratio | samples | IRD | FISH | IRD − FISH | p | verdict | overlap with FISH | Jaccard |', '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|')
   for (const x of r.irdVsFish) {
     L.push(`| ${display(x.task)} | ${keepText(x.keepRatio)} | ${x.nSamples} | ${pct(mean(x.ird), 2)} | ${pct(mean(x.fish), 2)} | ${x.test.meanDiff >= 0 ? '+' : ''}${pct(x.test.meanDiff, 2)} ± ${pct(x.test.stdDiff, 2)} | ${Number.isFinite(x.test.p) ? x.test.p.toFixed(3) : '–'} | ${x.verdict} | ${x.overlapOfFish !== undefined ? pct(x.overlapOfFish) + ' %' : '–'} | ${x.jaccard !== undefined ? x.jaccard.toFixed(3) : '–'} |`)
