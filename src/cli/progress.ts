@@ -13,7 +13,8 @@ export interface ProgressEvent {
   [key: string]: unknown
 }
 
-function dur(ms: number): string {
+/** A duration for people: 42s, 3m05s, 1h07m. */
+export function dur(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000))
   if (s < 60) return `${s}s`
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`

@@ -20,12 +20,7 @@ import { BACKEND_FLAG, type CommandTable } from '../command'
 import { CliError } from '../common'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
-import type { Progress } from '../progress'
-
-function fmtDur(ms: number): string {
-  const s = Math.round(ms / 1000)
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-}
+import { dur, type Progress } from '../progress'
 
 function resolveModel(model: string): string {
   if (model !== 'demo') return model
@@ -86,12 +81,12 @@ async function runWithProgress(cfg: StudyConfig, store: RunStore, modelDir: stri
       if (p.action === 'skip') progress.log(`${head}: done earlier (run ${p.outcome?.runId}), skipped`)
       else if (p.action === 'start') {
         const left = p.total - p.index
-        progress.log(`${head}: running${ran ? `; study ETA ${fmtDur((ranMs / ran) * left)}` : ''}`)
+        progress.log(`${head}: running${ran ? `; study ETA ${dur((ranMs / ran) * left)}` : ''}`)
       } else {
         ran++
         ranMs = Date.now() - started
         const o = p.outcome!
-        progress.log(`${head}: ${o.status}${o.main !== undefined ? `, score ${(100 * o.main).toFixed(2)}` : ''}${o.reason ? ` (${o.reason})` : ''} in ${fmtDur(o.elapsedMs ?? 0)}`)
+        progress.log(`${head}: ${o.status}${o.main !== undefined ? `, score ${(100 * o.main).toFixed(2)}` : ''}${o.reason ? ` (${o.reason})` : ''} in ${dur(o.elapsedMs ?? 0)}`)
       }
     }
   })

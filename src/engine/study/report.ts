@@ -303,7 +303,9 @@ export interface ReportMeta {
   caps: string[]
 }
 
-export function reportMarkdown(r: StudyReport, meta: ReportMeta, chartDir: string | null): string {
+/** `charts`: where the chart files are (relative to the Markdown file) and which exist; null = no charts. */
+export function reportMarkdown(r: StudyReport, meta: ReportMeta, charts: { dir: string; names: ReadonlySet<string> } | null): string {
+  const chart = (name: string, alt: string): string[] => (charts?.names.has(name) ? [`![${alt}](${charts.dir}/${name})`, ''] : [])
   const L: string[] = []
   const tasks = [...new Set(r.groups.map((g) => g.task))]
   L.push(`# GLUE study: ${r.name}`, '')
@@ -314,7 +316,7 @@ export function reportMarkdown(r: StudyReport, meta: ReportMeta, chartDir: strin
   L.push('Scores are the task\'s GLUE main metric on the dev split (accuracy for SST-2 and RTE, Matthews correlation for CoLA, the mean of Pearson and Spearman for STS-B, the mean of accuracy and F1 for MRPC), ×100, mean ± sample standard deviation over seeds (n = number of seeds).', '')
   L.push('## GLUE score per method', '', `At keep ratio ${keepText(r.primary.keepRatio)} and ${r.primary.nSamples} Fisher samples; mean over ${r.glue[0]?.tasks.map((t) => display(t as TaskName)).join(', ') || 'no task'}.`, '')
   L.push('| method | GLUE score |', '|---|---:|', ...[...r.glue].sort((a, b) => byMethod(a.method, b.method)).map((g) => `| ${g.method} | ${pct(g.score, 2)} |`), '')
-  if (chartDir !== null && existsChart(r, 'primary.svg')) L.push(`![Dev score by method](${chartDir}/primary.svg)`, '')
+  L.push(...chart('primary.svg', 'Dev score by method'))
   L.push('## Per task', '')
   for (const t of tasks) {
     L.push(`### ${display(t)}`, '', '| method | keep ratio | samples | score | n | time per cell |', '|---|---:|---:|---:|---:|---:|')
@@ -329,22 +331,18 @@ export function reportMarkdown(r: StudyReport, meta: ReportMeta, chartDir: strin
   }
   const count = (v: string) => r.irdVsFish.filter((x) => x.verdict === v).length
   L.push('', `Summary: IRD wins ${count('win')}, ties ${count('tie')} and loses ${count('loss')} of ${r.irdVsFish.length} cells against FISH (${count('n/a')} without enough paired seeds). Mean difference over all cells: ${r.irdVsFish.length ? pct(mean(r.irdVsFish.map((x) => x.test.meanDiff)), 2) : '–'} points.`, '')
-  for (const f of ['keep-ratio.svg', 'sample-budget.svg']) if (chartDir !== null && existsChart(r, f)) L.push(`![${f.replace('.svg', '')}](${chartDir}/${f})`, '')
+  for (const f of ['keep-ratio.svg', 'sample-budget.svg']) L.push(...chart(f, f.replace('.svg', '')))
   L.push('## IRD trajectory', '', `One seed per task at the primary budgets: per round, the sample range |S| and parameter range |P| before → after, and the share of score / Fisher mass kept.`, '')
   for (const t of r.trajectories) {
     L.push(`**${display(t.task)}** (seed ${t.seed})`, '', '| round | samples | parameters | sample mass kept | Fisher mass kept | overlap with FISH | cut |', '|---:|---|---|---:|---:|---:|---|')
     for (const x of t.rounds) L.push(`| ${x.round} | ${x.samplesBefore} → ${x.samplesAfter} | ${x.paramsBefore} → ${x.paramsAfter} | ${pct(x.sampleMassKept)} % | ${pct(x.paramMassKept)} % | ${pct(x.fishOverlap.fractionOfFish)} % | ${x.cut ? 'yes' : ''} |`)
     L.push('')
   }
-  if (chartDir !== null && existsChart(r, 'ird-trajectory.svg')) L.push(`![IRD trajectory](${chartDir}/ird-trajectory.svg)`, '')
+  L.push(...chart('ird-trajectory.svg', 'IRD trajectory'))
   L.push('## Time', '', '| method | cells | total | mean per cell |', '|---|---:|---:|---:|', ...[...r.time].sort((a, b) => byMethod(a.method, b.method)).map((t) => `| ${t.method} | ${t.cells} | ${minutes(t.totalMs)} | ${(t.meanMs / 1000).toFixed(0)} s |`), '')
   if (r.missing.length) L.push('## Cells without a result', '', ...r.missing.map((m) => `- ${m}`), '')
   L.push('Machine-readable: every cell in the CSV and JSON beside this file.', '')
   return L.join('\n')
-}
-
-function existsChart(r: StudyReport, name: string): boolean {
-  return name in reportCharts(r)
 }
 
 /** Write <mdFile>, <base>.json, <base>.csv and the charts into <base>/ (all atomically). */
@@ -359,7 +357,7 @@ export function writeReport(r: StudyReport, meta: ReportMeta, mdFile: string): s
     written.push(join(chartDir, name))
   }
   const relDir = relative(join(mdFile, '..'), chartDir) || '.'
-  writeFileAtomic(mdFile, reportMarkdown(r, meta, relDir))
+  writeFileAtomic(mdFile, reportMarkdown(r, meta, { dir: relDir, names: new Set(Object.keys(charts)) }))
   writeJsonAtomic(`${base}.json`, { meta, ...r })
   writeFileAtomic(`${base}.csv`, reportCsv(r))
   written.push(mdFile, `${base}.json`, `${base}.csv`)
