@@ -147,7 +147,8 @@ export async function runStudy(cfg: StudyConfig, opts: RunStudyOptions): Promise
     opts.onProgress?.({ index: i, total: cells.length, cell, action: 'start' })
     const res = await opts.runner(cell, job)
     summary.ran++
-    const run = opts.store.list().find((r) => r.id === res.runId)
+    // one summary file, not a scan of every run in the store
+    const run = existsSync(join(opts.store.dir(res.runId), 'summary.json')) ? opts.store.open(res.runId).summary : undefined
     const outcome: CellOutcome = {
       key: cell.key,
       runId: res.runId,
