@@ -4,7 +4,8 @@
  *
  * The engine's own types (src/engine/data/types.ts, src/engine/selection/stats.ts, …) are restated here,
  * not imported: the renderer's type check must not pull node or tfjs typings. The engine process returns
- * its values into these types, so the compiler checks that both stay compatible where they meet.
+ * its values into these types, so the compiler checks that both stay compatible where they meet; and
+ * test/shared/domain-drift.test.ts makes `tsc` fail when a restated type and its engine original differ.
  * Owns: shapes and argument validators. Must not: import node, electron, DOM or engine modules.
  */
 import {
