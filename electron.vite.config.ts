@@ -53,6 +53,9 @@ export default defineConfig({
   renderer: {
     root: resolve('src/renderer'),
     resolve: { alias: { '@shared': resolve('src/shared'), '@renderer': resolve('src/renderer/src') } },
-    plugins: [vue(), cspMeta()]
+    plugins: [vue(), cspMeta()],
+    // electron-vite leaves every bundle unminified; the renderer is loaded by every window (and served by
+    // `ird-studio serve`), so it is minified. Main, preload and the engine stay readable for stack traces.
+    build: { minify: true }
   }
 })
