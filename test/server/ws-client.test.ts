@@ -115,6 +115,38 @@ describe('browser-mode api transport', () => {
       await again.close()
     }
   })
+
+  it('stops retrying in the background when the page never connected (a wrong token), and says so once', async () => {
+    const again = await startServer({ rendererDir: join(tmp, 'renderer'), dataDir: join(tmp, 'data'), runsDir: join(tmp, 'runs'), engine: { spawn: fakeEngine }, log: () => undefined })
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    try {
+      let attempts = 0
+      const origin = again.origin
+      class CountingSocket extends WebSocket {
+        constructor(url: string) {
+          super(url, { origin })
+          attempts++
+        }
+      }
+      const url = serverApiUrl({ protocol: 'http:', host: `127.0.0.1:${again.port}`, search: '?token=stale' })
+      const stale = createWebSocketApi({ url, WebSocketImpl: CountingSocket as unknown as SocketConstructor })
+      const statuses: Array<{ state: string; reason?: string }> = []
+      stale.on('engine:status', (st) => statuses.push(st))
+      await stale.engine.info()
+      // retries after 250 and 500 ms, then none: well past the next 1 s and 2 s backoffs
+      await new Promise((r) => setTimeout(r, 4_000))
+      expect(attempts).toBe(3)
+      expect(statuses.filter((st) => /Stopped retrying after 3 attempts/.test(st.reason ?? ''))).toHaveLength(1)
+      expect(warn).toHaveBeenCalledTimes(1)
+      // a user action still tries again (and reports the refusal)
+      const r = await stale.runs.list()
+      expect(r).toMatchObject({ ok: false, error: { code: 'DISCONNECTED' } })
+      expect(attempts).toBe(4)
+    } finally {
+      warn.mockRestore()
+      await again.close()
+    }
+  })
 })
 
 describe('run progress throttle', () => {

@@ -5,7 +5,8 @@
  * Owns: the socket (opened on first use, reopened after a drop with a growing delay), correlation of
  * answers by id, and re-delivering pushed events to the page's listeners. When the server cannot be
  * reached (stopped, wrong token) `engine:status` listeners hear `stopped` with the reason; after a
- * reconnect they hear the server's status snapshot, so stores re-fetch.
+ * reconnect they hear the server's status snapshot, so stores re-fetch. A page that never connected
+ * (a wrong or stale token) stops retrying in the background after a few attempts and says so once.
  * Must not: be used by anything but src/renderer/src/api.ts, or hold app state.
  */
 import { createWindowApi, type CallName, type Result, type SerializedError, type WindowApi } from '../../../shared/contract'
@@ -43,6 +44,12 @@ export interface WebSocketApiOptions {
   WebSocketImpl?: SocketConstructor
   /** Per-call timeout; default 10 minutes (validating a large file takes a while). */
   timeoutMs?: number
+  /**
+   * Connection attempts before background retries stop when this page has never been connected (default 3):
+   * the server served this page, so a refusal from the start means a wrong token or Origin, which retrying
+   * every 5 s cannot fix (it only fills the console). Calls still try again when the user acts.
+   */
+  maxAttemptsNeverConnected?: number
 }
 
 const disconnected = (why: string): Result<never> => ({ ok: false, error: { name: 'ConnectionError', message: why, code: 'DISCONNECTED' } })
@@ -55,6 +62,10 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
   let open: Promise<SocketLike> | null = null
   let nextId = 1
   let retryMs = 250
+  const maxAttemptsNeverConnected = opts.maxAttemptsNeverConnected ?? 3
+  /** This page got a connection at least once; failed attempts since the page loaded without one. */
+  let everOpened = false
+  let failedNeverConnected = 0
   /** A failed connection was already reported as `engine:status` stopped (retries do not repeat it). */
   let announcedDown = false
 
@@ -66,6 +77,17 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
     p.resolve(result)
   }
 
+  /** The page cannot reach the engine: tell whoever shows its state, with the reason. */
+  function announceStopped(reason: string): void {
+    for (const l of listeners.get('engine:status') ?? []) {
+      try {
+        l({ state: 'stopped', reason })
+      } catch (err) {
+        console.error('listener for engine:status failed:', err)
+      }
+    }
+  }
+
   function connect(): Promise<SocketLike> {
     if (open) return open
     open = new Promise<SocketLike>((resolve, reject) => {
@@ -75,6 +97,7 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
       ws.onerror = () => undefined
       ws.onopen = () => {
         opened = true
+        everOpened = true
         announcedDown = false
         retryMs = 250
         resolve(ws)
@@ -105,13 +128,7 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
         // The page cannot reach the engine any more: tell whoever shows its state, with the reason.
         if (opened || !announcedDown) {
           announcedDown = true
-          for (const l of listeners.get('engine:status') ?? []) {
-            try {
-              l({ state: 'stopped', reason: why })
-            } catch (err) {
-              console.error('listener for engine:status failed:', err)
-            }
-          }
+          announceStopped(why)
         }
         open = null
         if (!opened) reject(new Error(why))
@@ -122,7 +139,15 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
         }
       }
     })
-    open.catch(() => {
+    open.catch((err: Error) => {
+      if (!everOpened && ++failedNeverConnected >= maxAttemptsNeverConnected) {
+        if (failedNeverConnected === maxAttemptsNeverConnected) {
+          const why = `${err.message}. Stopped retrying after ${failedNeverConnected} attempts: open the URL \`ird-studio serve\` printed, or reload this page once the server runs`
+          console.warn(why)
+          announceStopped(why)
+        }
+        return
+      }
       if (listeners.size > 0) {
         setTimeout(() => void connect().catch(() => undefined), retryMs)
         retryMs = Math.min(retryMs * 2, 5_000)
@@ -155,7 +180,10 @@ export function createWebSocketApi(opts: WebSocketApiOptions): WindowApi {
     listeners.get(event)!.add(listener)
     void connect().catch(() => undefined) // events flow once the socket is open
     return () => {
-      listeners.get(event)?.delete(listener)
+      const set = listeners.get(event)
+      set?.delete(listener)
+      // an empty set would keep `listeners.size` above 0 and the reconnect loop going for nobody
+      if (set?.size === 0) listeners.delete(event)
     }
   }
 
