@@ -7,6 +7,9 @@
  * mean paired difference over seeds with a two-sided paired t-test; "win"/"loss" only at p < 0.05, else
  * "tie". Mask overlap between the IRD and FISH masks of the same task, budgets and seed (θ only: the head is
  * in both by construction). IRD's round-by-round |S|, |P| and mass kept. Time per cell and in total.
+ * Degenerate cells: a run whose dev predictions are (almost) constant — one class for ≥ 98 % of the dev
+ * rows, or a regression output whose spread is under 5 % of the labels' — learned nothing the metric can
+ * rank; a tie between two such runs says nothing about the methods, and the report says which ties are so.
  * Must not: run cells, or write anything but the files it is asked to.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -34,6 +37,48 @@ export interface CellResult {
   elapsedMs?: number
   trainable?: number
   irdRounds?: IrdRound[]
+  /** From predictions-dev.jsonl: classification, the share of dev rows given the most frequent class. */
+  topClassShare?: number
+  /** Regression: population std of the predictions / that of the labels. */
+  predictionSpread?: number
+  /** Predictions (almost) constant: topClassShare ≥ 0.98 or predictionSpread < 0.05. */
+  degenerate?: boolean
+}
+
+export const DEGENERATE_TOP_CLASS_SHARE = 0.98
+export const DEGENERATE_SPREAD = 0.05
+
+/** How constant a run's dev predictions are (undefined when the file is missing or has no labels). */
+export function predictionShape(file: string, regression: boolean): Pick<CellResult, 'topClassShare' | 'predictionSpread' | 'degenerate'> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return {}
+  }
+  const preds: number[] = []
+  const labels: number[] = []
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue
+    const row = JSON.parse(line) as { prediction: number; label?: number | null }
+    preds.push(Number(row.prediction))
+    if (row.label !== undefined && row.label !== null) labels.push(Number(row.label))
+  }
+  if (!preds.length) return {}
+  if (!regression) {
+    const counts = new Map<number, number>()
+    for (const p of preds) counts.set(p, (counts.get(p) ?? 0) + 1)
+    const topClassShare = Math.max(...counts.values()) / preds.length
+    return { topClassShare, degenerate: topClassShare >= DEGENERATE_TOP_CLASS_SHARE }
+  }
+  const pstd = (xs: number[]) => {
+    const m = mean(xs)
+    return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length)
+  }
+  const ls = labels.length === preds.length ? pstd(labels) : NaN
+  if (!(ls > 0)) return {}
+  const predictionSpread = pstd(preds) / ls
+  return { predictionSpread, degenerate: predictionSpread < DEGENERATE_SPREAD }
 }
 
 export interface GroupStat {
@@ -46,6 +91,8 @@ export interface GroupStat {
   mean: number
   std: number
   meanElapsedMs: number
+  /** Seeds whose run predicted (almost) a constant. */
+  degenerateSeeds: number[]
 }
 
 export interface IrdVsFish {
@@ -60,6 +107,11 @@ export interface IrdVsFish {
   /** Mean over seeds of |IRD ∩ FISH| / |FISH| and Jaccard, θ only. */
   overlapOfFish?: number
   jaccard?: number
+  /** Paired seeds whose IRD / FISH run predicted (almost) a constant. */
+  irdDegenerate: number
+  fishDegenerate: number
+  /** Every paired run of both methods is degenerate: a tie here carries no information about the methods. */
+  bothDegenerate: boolean
 }
 
 export interface StudyReport {
@@ -95,6 +147,7 @@ export function collectResults(cfg: StudyConfig, state: StudyState, store: RunSt
       res.metrics = run.metrics
       res.elapsedMs = run.elapsedMs
       res.trainable = run.trainable
+      Object.assign(res, predictionShape(join(store.root, o.runId, 'predictions-dev.jsonl'), getTask(cell.task).isRegression))
       if (cell.method === 'ird') {
         const fs = readJson<{ ird?: { rounds: IrdRound[] } }>(join(store.root, o.runId, 'fisher-stats.json'))
         res.irdRounds = fs?.ird?.rounds
@@ -131,7 +184,8 @@ export function buildReport(cfg: StudyConfig, cells: CellResult[], opts: { store
       values: vals,
       mean: mean(vals),
       std: std(vals),
-      meanElapsedMs: mean(cs.map((c) => c.elapsedMs ?? 0))
+      meanElapsedMs: mean(cs.map((c) => c.elapsedMs ?? 0)),
+      degenerateSeeds: cs.filter((c) => c.degenerate).map((c) => c.cell.seed)
     }
   })
   const find = (t: string, m: string, k: number | null, n: number | null) => groups.find((g) => keyOf(g.task, g.method, g.keepRatio, g.nSamples) === keyOf(t, m, k, n))
@@ -155,7 +209,10 @@ export function buildReport(cfg: StudyConfig, cells: CellResult[], opts: { store
     const fish = seeds.map((s) => f.values[f.seeds.indexOf(s)])
     const test = pairedTTest(ird, fish)
     const verdict: IrdVsFish['verdict'] = seeds.length < 2 || Number.isNaN(test.p) ? 'n/a' : test.p < 0.05 ? (test.meanDiff > 0 ? 'win' : 'loss') : 'tie'
-    const row: IrdVsFish = { task: g.task, keepRatio: g.keepRatio!, nSamples: g.nSamples!, seeds, ird, fish, test, verdict }
+    const irdDegenerate = seeds.filter((x) => g.degenerateSeeds.includes(x)).length
+    const fishDegenerate = seeds.filter((x) => f.degenerateSeeds.includes(x)).length
+    const bothDegenerate = seeds.length > 0 && irdDegenerate === seeds.length && fishDegenerate === seeds.length
+    const row: IrdVsFish = { task: g.task, keepRatio: g.keepRatio!, nSamples: g.nSamples!, seeds, ird, fish, test, verdict, irdDegenerate, fishDegenerate, bothDegenerate }
     // mask overlap, θ only
     const overlaps: Array<{ of: number; j: number }> = []
     for (const s of seeds) {
@@ -216,10 +273,10 @@ const METHOD_ORDER = ['ird', 'fish', 'random', 'bitfit', 'full']
 const byMethod = (a: string, b: string) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b)
 
 export function reportCsv(r: StudyReport): string {
-  const head = ['key', 'task', 'method', 'keep_ratio', 'n_samples', 'seed', 'status', 'main', 'elapsed_s', 'trainable', 'run_id', 'metrics']
+  const head = ['key', 'task', 'method', 'keep_ratio', 'n_samples', 'seed', 'status', 'main', 'elapsed_s', 'trainable', 'top_class_share', 'prediction_spread', 'degenerate', 'run_id', 'metrics']
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
   const rows = r.cells.map((c) =>
-    [c.cell.key, c.cell.task, c.cell.method, c.cell.keepRatio ?? '', c.cell.nSamples ?? '', c.cell.seed, c.status, c.main ?? '', c.elapsedMs !== undefined ? (c.elapsedMs / 1000).toFixed(1) : '', c.trainable ?? '', c.runId ?? '', c.metrics ? JSON.stringify(c.metrics) : '']
+    [c.cell.key, c.cell.task, c.cell.method, c.cell.keepRatio ?? '', c.cell.nSamples ?? '', c.cell.seed, c.status, c.main ?? '', c.elapsedMs !== undefined ? (c.elapsedMs / 1000).toFixed(1) : '', c.trainable ?? '', c.topClassShare ?? '', c.predictionSpread ?? '', c.degenerate === undefined ? '' : c.degenerate, c.runId ?? '', c.metrics ? JSON.stringify(c.metrics) : '']
       .map((v) => q(String(v)))
       .join(',')
   )
@@ -317,20 +374,23 @@ export function reportMarkdown(r: StudyReport, meta: ReportMeta, charts: { dir: 
   L.push('## GLUE score per method', '', `At keep ratio ${keepText(r.primary.keepRatio)} and ${r.primary.nSamples} Fisher samples; mean over ${r.glue[0]?.tasks.map((t) => display(t as TaskName)).join(', ') || 'no task'}.`, '')
   L.push('| method | GLUE score |', '|---|---:|', ...[...r.glue].sort((a, b) => byMethod(a.method, b.method)).map((g) => `| ${g.method} | ${pct(g.score, 2)} |`), '')
   L.push(...chart('primary.svg', 'Dev score by method'))
-  L.push('## Per task', '')
+  L.push('## Per task', '', `"Constant predictions": seeds whose run gave one class to at least ${100 * DEGENERATE_TOP_CLASS_SHARE} % of the dev rows (for STS-B: predictions spread less than ${100 * DEGENERATE_SPREAD} % of the labels' standard deviation). Such a run learned nothing the metric can rank; its score is the constant predictor's.`, '')
   for (const t of tasks) {
-    L.push(`### ${display(t)}`, '', '| method | keep ratio | samples | score | n | time per cell |', '|---|---:|---:|---:|---:|---:|')
+    L.push(`### ${display(t)}`, '', '| method | keep ratio | samples | score | n | constant predictions | time per cell |', '|---|---:|---:|---:|---:|---:|---:|')
     const gs = r.groups.filter((g) => g.task === t).sort((a, b) => byMethod(a.method, b.method) || (a.keepRatio ?? 0) - (b.keepRatio ?? 0) || (a.nSamples ?? 0) - (b.nSamples ?? 0))
-    for (const g of gs) L.push(`| ${g.method} | ${keepText(g.keepRatio)} | ${g.nSamples ?? '–'} | ${pct(g.mean, 2)} ± ${pct(g.std, 2)} | ${g.values.length} | ${(g.meanElapsedMs / 1000).toFixed(0)} s |`)
+    for (const g of gs) L.push(`| ${g.method} | ${keepText(g.keepRatio)} | ${g.nSamples ?? '–'} | ${pct(g.mean, 2)} ± ${pct(g.std, 2)} | ${g.values.length} | ${g.degenerateSeeds.length ? `${g.degenerateSeeds.length} of ${g.values.length}` : '–'} | ${(g.meanElapsedMs / 1000).toFixed(0)} s |`)
     L.push('')
   }
   L.push('## IRD against FISH', '', 'Paired over seeds (same seed = same training-subset draw, initialisation and data order); two-sided paired t-test. "win"/"loss" only at p < 0.05; with two or three seeds only a large, consistent difference reaches that; n per cell is in the per-task tables. Overlap: share of the FISH mask (θ, head excluded) that IRD also selected, and the Jaccard index.', '')
-  L.push('| task | keep ratio | samples | IRD | FISH | IRD − FISH | p | verdict | overlap with FISH | Jaccard |', '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|')
+  L.push('| task | keep ratio | samples | IRD | FISH | IRD − FISH | p | verdict | constant predictions (IRD / FISH) | overlap with FISH | Jaccard |', '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|')
   for (const x of r.irdVsFish) {
-    L.push(`| ${display(x.task)} | ${keepText(x.keepRatio)} | ${x.nSamples} | ${pct(mean(x.ird), 2)} | ${pct(mean(x.fish), 2)} | ${x.test.meanDiff >= 0 ? '+' : ''}${pct(x.test.meanDiff, 2)} ± ${pct(x.test.stdDiff, 2)} | ${Number.isFinite(x.test.p) ? x.test.p.toFixed(3) : '–'} | ${x.verdict} | ${x.overlapOfFish !== undefined ? pct(x.overlapOfFish) + ' %' : '–'} | ${x.jaccard !== undefined ? x.jaccard.toFixed(3) : '–'} |`)
+    L.push(`| ${display(x.task)} | ${keepText(x.keepRatio)} | ${x.nSamples} | ${pct(mean(x.ird), 2)} | ${pct(mean(x.fish), 2)} | ${x.test.meanDiff >= 0 ? '+' : ''}${pct(x.test.meanDiff, 2)} ± ${pct(x.test.stdDiff, 2)} | ${Number.isFinite(x.test.p) ? x.test.p.toFixed(3) : '–'} | ${x.verdict}${x.bothDegenerate ? ' (both constant)' : ''} | ${x.irdDegenerate} / ${x.fishDegenerate} of ${x.seeds.length} | ${x.overlapOfFish !== undefined ? pct(x.overlapOfFish) + ' %' : '–'} | ${x.jaccard !== undefined ? x.jaccard.toFixed(3) : '–'} |`)
   }
   const count = (v: string) => r.irdVsFish.filter((x) => x.verdict === v).length
   L.push('', `Summary: IRD wins ${count('win')}, ties ${count('tie')} and loses ${count('loss')} of ${r.irdVsFish.length} cells against FISH (${count('n/a')} without enough paired seeds). Mean difference over all cells: ${r.irdVsFish.length ? pct(mean(r.irdVsFish.map((x) => x.test.meanDiff)), 2) : '–'} points.`, '')
+  const emptyTies = r.irdVsFish.filter((x) => x.verdict === 'tie' && x.bothDegenerate).length
+  if (emptyTies)
+    L.push(`${emptyTies} of the ${count('tie')} ties are between runs that predict a constant on every paired seed (marked "both constant"): there neither mask learned anything the metric can rank, so those ties say the budget is too small for this encoder, not that IRD and FISH are equal. Cells where at least one paired run learned more than a constant: ${r.irdVsFish.length - r.irdVsFish.filter((x) => x.bothDegenerate).length} of ${r.irdVsFish.length} cells.`, '')
   for (const f of ['keep-ratio.svg', 'sample-budget.svg']) L.push(...chart(f, f.replace('.svg', '')))
   L.push('## IRD trajectory', '', `One seed per task at the primary budgets: per round, the sample range |S| and parameter range |P| before → after, and the share of score / Fisher mass kept.`, '')
   for (const t of r.trajectories) {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RunStore } from '../../../src/engine/runs/store'
 import { expandCells, loadStudyConfig, parseStudyConfig, settingsFor, StudyConfigError, type StudyConfig } from '../../../src/engine/study/config'
 import { cellJobConfig, readState, runStudy, type CellRunner } from '../../../src/engine/study/run'
-import { buildReport, collectResults, reportCsv, reportMarkdown } from '../../../src/engine/study/report'
+import { buildReport, collectResults, predictionShape, reportCsv, reportMarkdown } from '../../../src/engine/study/report'
 import { GLUE_DIR } from '../../helpers/shared-data'
 
 const dirs: string[] = []
@@ -169,5 +169,48 @@ describe('study resume', () => {
     const csv = reportCsv(r).trim().split('\n')
     expect(csv).toHaveLength(1 + 9)
     expect(csv[1]).toMatch(/^rte\/ird\/k0\.005\/n64\/s0,rte,ird,0\.005,64,0,completed,/)
+  })
+
+  it('measures how constant a run\'s dev predictions are', () => {
+    const d = tmp()
+    const file = join(d, 'p.jsonl')
+    const rows = (preds: number[], labels: number[]) => preds.map((p, i) => JSON.stringify({ id: String(i), prediction: p, label: labels[i] })).join('\n') + '\n'
+    // 99 of 100 rows one class: degenerate; 97 of 100: not
+    writeFileSync(file, rows([...Array(99).fill(1), 0], Array(100).fill(0)))
+    expect(predictionShape(file, false)).toEqual({ topClassShare: 0.99, degenerate: true })
+    writeFileSync(file, rows([...Array(97).fill(1), 0, 0, 0], Array(100).fill(0)))
+    expect(predictionShape(file, false)).toEqual({ topClassShare: 0.97, degenerate: false })
+    // regression: labels 0..4 (std √2); predictions 2 ± 0.05 → spread 0.05/√2 ≈ 0.035 → degenerate
+    writeFileSync(file, rows([1.95, 2.05, 1.95, 2.05, 2], [0, 1, 2, 3, 4]))
+    const r = predictionShape(file, true)
+    expect(r.predictionSpread).toBeCloseTo(Math.sqrt(0.002) / Math.sqrt(2), 12)
+    expect(r.degenerate).toBe(true)
+    writeFileSync(file, rows([0, 1, 2, 3, 4], [4, 3, 2, 1, 0]))
+    expect(predictionShape(file, true)).toEqual({ predictionSpread: 1, degenerate: false })
+    expect(predictionShape(join(d, 'missing.jsonl'), false)).toEqual({})
+  })
+
+  it('marks ties between runs that both predict a constant, and says they carry no information', async () => {
+    const d = tmp()
+    const cfg = config(d, { grids: [{ tasks: ['rte'], methods: ['ird', 'fish'], keepRatios: [0.005], sampleBudgets: [64], seeds: [0, 1] }] })
+    const store = new RunStore(join(cfg.outDir, 'runs'))
+    const runner: CellRunner = async (cell, job) => {
+      const run = store.create({ task: cell.task, method: cell.method, config: job as unknown as Record<string, unknown>, summary: { task: cell.task, method: cell.method, model: 'm', seed: cell.seed }, name: job.name })
+      // both methods give class 1 to every dev row: equal scores, a tie with nothing in it
+      run.writeText('predictions-dev.jsonl', [0, 1, 2, 3].map((i) => JSON.stringify({ id: String(i), prediction: 1, label: i % 2 })).join('\n') + '\n')
+      const main = 0.5 + cell.seed * 0.01 + (cell.method === 'ird' ? (cell.seed ? 0.001 : -0.001) : 0)
+      run.writeJson('results.json', { ok: true })
+      run.finish('completed', { main, metrics: { accuracy: main }, elapsedMs: 1000 })
+      return { runId: run.id, status: 'completed' }
+    }
+    await runStudy(cfg, { store, modelDir: '/m', backend: 'cpu', runner })
+    const r = buildReport(cfg, collectResults(cfg, readState(cfg), store), { storeRoot: store.root, modelDir: '/m' })
+    expect(r.irdVsFish[0]).toMatchObject({ verdict: 'tie', irdDegenerate: 2, fishDegenerate: 2, bothDegenerate: true })
+    expect(r.groups.find((g) => g.method === 'fish')?.degenerateSeeds).toEqual([0, 1])
+    const md = reportMarkdown(r, { commit: 'abc', configFile: 'c.json', backend: 'cpu', machine: 'm', model: 'm', generatedAt: 'now', caps: [] }, null)
+    expect(md).toContain('| tie (both constant) | 2 / 2 of 2 |')
+    expect(md).toContain('1 of the 1 ties are between runs that predict a constant on every paired seed')
+    expect(md).toContain('Cells where at least one paired run learned more than a constant: 0 of 1 cells.')
+    expect(reportCsv(r).split('\n')[1]).toMatch(/,1,,true,/)
   })
 })
