@@ -6,6 +6,8 @@
 #      the fine-tuning results; keep it in step when you change anything here)
 # Needs: apt-get install wordnet-base python3-torch; ../shared/data (GLUE files and the BERT uncased vocab).
 # Took 37 min on the project's 2-core machine (1 torch thread, with other work running beside it).
+# To train the shipped encoder further instead of from scratch, add `--init resources/models/ird-demo-bert`
+# (and a new --out), then copy as below; pretraining.json records the total steps.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npx tsx scripts/demo-model/build-corpus.ts --out build/demo-corpus

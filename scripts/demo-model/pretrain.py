@@ -13,12 +13,18 @@ Objective, as in BERT: 15 % of the non-special tokens are chosen, 80 % of them r
 random token, 10 % kept; masking is dynamic (new each epoch). Units with a true second segment (sentence
 pairs of STS-B/RTE/WNLI, WordNet definition + example) give NSP examples, half with the true partner and half
 with a random unit; single sentences are MLM-only. Everything is seeded; torch runs on the CPU.
+
+Pre-training can be spread over several sittings: `--init DIR` continues from a folder this script saved
+(weights only: the optimizer and schedule start afresh, with warm-up), and pretraining.json keeps the total
+steps and time. The output is saved every --save-minutes (default 15) as a whole folder swapped in at once,
+so a stopped session keeps what it trained.
 """
 import argparse
 import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 
@@ -60,6 +66,58 @@ def hf_init(module, std):
         elif isinstance(m, nn.LayerNorm):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+def read_safetensors(path):
+    """name -> float32 tensor (the format write_safetensors writes: 8-byte header length, JSON header, data)."""
+    import struct
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == '__metadata__':
+            continue
+        if h['dtype'] != 'F32':
+            raise SystemExit(f'{path}: {name} is {h["dtype"]}; only F32 checkpoints can be continued')
+        a, b = h['data_offsets']
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(h['shape']).clone()
+    return out
+
+
+def load_init(init_dir, bert, heads):
+    """Continue from a saved BertForPreTraining folder (this script's output): every tensor must match."""
+    sd = read_safetensors(os.path.join(init_dir, 'model.safetensors'))
+    mine = {f'bert.{k}': v for k, v in bert.state_dict().items()}
+    for k, v in heads_state(heads).items():
+        mine[k] = v
+    missing = sorted(set(mine) - set(sd))
+    if missing:
+        raise SystemExit(f'{init_dir}: model.safetensors lacks {missing[:5]} (is it a BertForPreTraining folder of this shape?)')
+    with torch.no_grad():
+        for k, dst in mine.items():
+            if tuple(sd[k].shape) != tuple(dst.shape):
+                raise SystemExit(f'{init_dir}: {k} has shape {tuple(sd[k].shape)}, this model {tuple(dst.shape)}; pass the same --layers/--hidden')
+            dst.copy_(sd[k])
+    prev = {}
+    pj = os.path.join(init_dir, 'pretraining.json')
+    if os.path.exists(pj):
+        prev = json.load(open(pj))
+    return prev
+
+
+def heads_state(heads):
+    """The pre-training heads under their Hugging Face names (the decoder is tied to the word embeddings)."""
+    return {
+        'cls.predictions.transform.dense.weight': heads.dense.weight,
+        'cls.predictions.transform.dense.bias': heads.dense.bias,
+        'cls.predictions.transform.LayerNorm.weight': heads.LayerNorm.weight,
+        'cls.predictions.transform.LayerNorm.bias': heads.LayerNorm.bias,
+        'cls.predictions.bias': heads.bias,
+        'cls.seq_relationship.weight': heads.seq_relationship.weight,
+        'cls.seq_relationship.bias': heads.seq_relationship.bias,
+    }
 
 
 def load_units(path):
@@ -153,6 +211,46 @@ def collate(examples, batch, rng, vocab_size, prob):
     return ids, types, att, mlm, nsp
 
 
+def save(args, c, bert, heads, step, epoch, elapsed, manifest, log, previous):
+    """Write the Hugging Face folder to args.out: into a sibling temp folder first, swapped in when complete."""
+    out = args.out.rstrip('/')
+    tmp = out + '.tmp'
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    os.makedirs(tmp)
+    sd = {f'bert.{k}': v.float() for k, v in bert.state_dict().items()}
+    sd.update({k: v.detach() for k, v in heads_state(heads).items()})
+    write_safetensors(os.path.join(tmp, 'model.safetensors'), sd, {'format': 'pt'})
+    config = dict(c)
+    config.update({'architectures': ['BertForPreTraining'], 'model_type': 'bert', 'position_embedding_type': 'absolute',
+                   'torch_dtype': 'float32', 'classifier_dropout': None, 'use_cache': True})
+    with open(os.path.join(tmp, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=2)
+    with open(args.vocab) as src, open(os.path.join(tmp, 'vocab.txt'), 'w') as dst:
+        dst.write(src.read())
+    with open(os.path.join(tmp, 'tokenizer_config.json'), 'w') as f:
+        json.dump({'do_lower_case': True, 'model_max_length': 512, 'tokenizer_class': 'BertTokenizer'}, f, indent=2)
+    before_steps = (previous or {}).get('total_steps', (previous or {}).get('steps', 0))
+    before_s = (previous or {}).get('total_elapsed_s', (previous or {}).get('elapsed_s', 0))
+    record = {'args': vars(args), 'steps': step, 'epochs': epoch, 'elapsed_s': round(elapsed, 1),
+              'total_steps': before_steps + step, 'total_elapsed_s': round(before_s + elapsed, 1),
+              'torch': torch.__version__, 'threads': args.threads, 'corpus': manifest, 'log': log}
+    if previous is not None:
+        record['continued_from'] = {'dir': args.init, 'args': previous.get('args'), 'steps': previous.get('steps'),
+                                    'total_steps': before_steps, 'log_tail': (previous.get('log') or [])[-3:]}
+    with open(os.path.join(tmp, 'pretraining.json'), 'w') as f:
+        json.dump(record, f, indent=1)
+    if os.path.exists(out):
+        old = out + '.old'
+        if os.path.exists(old):
+                shutil.rmtree(old)
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, out)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--corpus', default='build/demo-corpus')
@@ -172,6 +270,8 @@ def main():
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=1234)
     p.add_argument('--bench', type=int, default=0, help='time this many steps and exit')
+    p.add_argument('--init', default=None, help='continue from this saved folder (weights only; a fresh optimizer and schedule)')
+    p.add_argument('--save-minutes', type=float, default=15.0, help='also save to --out every this many minutes (0 = only at the end)')
     args = p.parse_args()
 
     torch.manual_seed(args.seed)
@@ -188,6 +288,9 @@ def main():
     heads = PreTrainingHeads(c, bert.embeddings.word_embeddings)
     hf_init(bert, c['initializer_range'])
     hf_init(heads, c['initializer_range'])
+    previous = load_init(args.init, bert, heads) if args.init else None
+    if previous is not None:
+        print(f'continuing from {args.init} ({previous.get("total_steps", previous.get("steps", "?"))} steps before)', flush=True)
     params = list(bert.parameters()) + [q for n, q in heads.named_parameters() if not n.startswith('word_embeddings')]
     decay = [q for q in params if q.dim() >= 2]
     no_decay = [q for q in params if q.dim() < 2]
@@ -208,6 +311,7 @@ def main():
     bert.train()
     heads.train()
     deadline = t0 + args.minutes * 60
+    last_save = t0
     while step < total and time.time() < deadline:
         epoch += 1
         examples = make_examples(units, rng, args.max_len)
@@ -239,6 +343,10 @@ def main():
             ema_mlm = mlm_loss.item() if ema_mlm is None else a * ema_mlm + (1 - a) * mlm_loss.item()
             ema_nsp = nsp_loss.item() if ema_nsp is None else a * ema_nsp + (1 - a) * nsp_loss.item()
             ema_acc = acc if ema_acc is None else a * ema_acc + (1 - a) * acc
+            if args.save_minutes and not args.bench and time.time() - last_save >= args.save_minutes * 60:
+                save(args, c, bert, heads, step, epoch, time.time() - t0, manifest, log, previous)
+                last_save = time.time()
+                print(f'saved {args.out} at step {step}', flush=True)
             if step % 50 == 0 or step == total or args.bench:
                 el = time.time() - t0
                 rec = {'step': step, 'epoch': epoch, 'mlm_loss': round(ema_mlm, 4), 'nsp_loss': round(ema_nsp, 4),
@@ -250,30 +358,8 @@ def main():
         print(f'bench: {step} steps in {el:.1f} s = {el / step:.2f} s/step', flush=True)
         return
 
-    elapsed = time.time() - t0
-    os.makedirs(args.out, exist_ok=True)
-    sd = {f'bert.{k}': v.float() for k, v in bert.state_dict().items()}
-    sd['cls.predictions.transform.dense.weight'] = heads.dense.weight
-    sd['cls.predictions.transform.dense.bias'] = heads.dense.bias
-    sd['cls.predictions.transform.LayerNorm.weight'] = heads.LayerNorm.weight
-    sd['cls.predictions.transform.LayerNorm.bias'] = heads.LayerNorm.bias
-    sd['cls.predictions.bias'] = heads.bias
-    sd['cls.seq_relationship.weight'] = heads.seq_relationship.weight
-    sd['cls.seq_relationship.bias'] = heads.seq_relationship.bias
-    write_safetensors(os.path.join(args.out, 'model.safetensors'), sd, {'format': 'pt'})
-    config = dict(c)
-    config.update({'architectures': ['BertForPreTraining'], 'model_type': 'bert', 'position_embedding_type': 'absolute',
-                   'torch_dtype': 'float32', 'classifier_dropout': None, 'use_cache': True})
-    with open(os.path.join(args.out, 'config.json'), 'w') as f:
-        json.dump(config, f, indent=2)
-    with open(args.vocab) as src, open(os.path.join(args.out, 'vocab.txt'), 'w') as dst:
-        dst.write(src.read())
-    with open(os.path.join(args.out, 'tokenizer_config.json'), 'w') as f:
-        json.dump({'do_lower_case': True, 'model_max_length': 512, 'tokenizer_class': 'BertTokenizer'}, f, indent=2)
-    with open(os.path.join(args.out, 'pretraining.json'), 'w') as f:
-        json.dump({'args': vars(args), 'steps': step, 'epochs': epoch, 'elapsed_s': round(elapsed, 1),
-                   'torch': torch.__version__, 'threads': args.threads, 'corpus': manifest, 'log': log}, f, indent=1)
-    print(f'saved {args.out}: {step} steps, {epoch} epochs, {elapsed / 60:.1f} min', flush=True)
+    save(args, c, bert, heads, step, epoch, time.time() - t0, manifest, log, previous)
+    print(f'saved {args.out}: {step} steps, {epoch} epochs, {(time.time() - t0) / 60:.1f} min', flush=True)
 
 
 if __name__ == '__main__':
