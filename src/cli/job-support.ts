@@ -50,6 +50,8 @@ export function describeJobEvent(e: Record<string, unknown>): string | null {
       const m = Object.entries((e.metrics as Record<string, number>) ?? {}).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
       return `epoch ${e.epoch}/${e.epochs}: dev ${m || `loss ${Number(e.evalLoss).toFixed(4)}`}`
     }
+    case 'warning':
+      return `warning: ${String(e.message)}`
     case 'select':
     case 'load':
     case 'memory':

@@ -429,7 +429,8 @@ export const EVENT_PAYLOADS: { [E in EventName]: Validator<EventMap[E]> } = {
     status: oneOf(['completed', 'cancelled', 'failed'] as const),
     reason: optional(string({ maxLength: 20_000 })),
     metrics: optional(record(number())),
-    main: optional(number())
+    main: optional(number()),
+    warnings: optional(array(string({ maxLength: 2_000 }), { maxLength: 20 }))
   })
 }
 export const EVENT_NAMES = Object.keys(EVENT_PAYLOADS) as EventName[]

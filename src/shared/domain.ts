@@ -327,6 +327,8 @@ export interface RunSummaryInfo {
   metrics?: Record<string, number>
   main?: number
   bestEpoch?: number
+  /** Things the user should know about the result (e.g. dev predictions that are a constant). */
+  warnings?: string[]
 }
 
 export interface RunListEntry extends RunSummaryInfo {
@@ -445,6 +447,8 @@ export interface RunFinished {
   reason?: string
   metrics?: Record<string, number>
   main?: number
+  /** RunSummaryInfo.warnings, so an open window shows them without re-reading the run. */
+  warnings?: string[]
 }
 
 /** A point of the training curve (step events, thinned to at most RUN_CURVE_POINTS). */

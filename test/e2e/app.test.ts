@@ -185,6 +185,11 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await p.waitForSelector('figure[data-chart="ird-rounds-s-p-and-mass-kept"] canvas')
     await p.waitForSelector('figure[data-chart="fisher-mass-and-selection-per-layer"] canvas')
     expect(await p.textContent('[data-testid="run-head"]')).toMatch(/Main dev score/)
+    // the constant-prediction warning is shown exactly when the engine recorded it for this run
+    const id = runIds.at(-1)!
+    const summary = JSON.parse(readFileSync(join(fx.dir, 'runs', id, 'summary.json'), 'utf8')) as { warnings?: string[] }
+    expect(await p.locator('[data-testid="run-warning"]').count()).toBe(summary.warnings?.length ?? 0)
+    if (summary.warnings?.length) expect(await p.textContent('[data-testid="run-warning"]')).toContain('constant predictor')
     await screenshot(p, 'run-monitor-completed')
   }, 120_000)
 
@@ -225,6 +230,9 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     const p = page()
     await go('runs')
     await p.waitForSelector('[data-testid="runs-table"] tbody tr')
+    // a mark next to the score of each run the engine found to predict a constant, and only there
+    const flagged = runIds.filter((id) => (JSON.parse(readFileSync(join(fx.dir, 'runs', id, 'summary.json'), 'utf8')) as { warnings?: string[] }).warnings?.length)
+    expect(await p.locator('[data-testid="run-warning-mark"]').count()).toBe(flagged.length)
     for (const id of runIds.slice(0, 2)) await p.check(`tr[data-run="${id}"] input[type="checkbox"]`)
     await p.click(`tr[data-run="${runIds[0]}"] button[data-pin]`)
     await p.waitForSelector(`tr.baseline[data-run="${runIds[0]}"]`)

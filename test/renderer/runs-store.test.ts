@@ -72,6 +72,14 @@ describe('useRunsStore', () => {
     expect(runs.stopping.a).toBe(false)
   })
 
+  it('keeps the engine\'s warnings about a finished run (constant predictions)', async () => {
+    t.handle('runs:get', () => snapshot('a')).handle('runs:list', () => [entry('a', { status: 'completed', live: false })])
+    const runs = useRunsStore()
+    await runs.open('a')
+    t.emit('run:finished', { runId: 'a', status: 'completed', main: 0.5, warnings: ['predicts class "1" for 100.0 % of the dev rows'] })
+    expect(runs.details.a.summary.warnings).toEqual(['predicts class "1" for 100.0 % of the dev rows'])
+  })
+
   it('adds a run started elsewhere to the list, and records Fisher statistics and phases', async () => {
     t.handle('runs:get', () => snapshot('b'))
     const runs = useRunsStore()

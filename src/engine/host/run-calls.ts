@@ -196,7 +196,7 @@ export class EngineRuns {
           const s = result.run.summary
           this.emit({
             event: 'run:finished',
-            payload: { runId: live.runId, status: result.status, ...(result.reason || s.reason ? { reason: result.reason ?? s.reason } : {}), ...(s.metrics ? { metrics: s.metrics } : {}), ...(finite(s.main) !== undefined ? { main: s.main } : {}) }
+            payload: { runId: live.runId, status: result.status, ...(result.reason || s.reason ? { reason: result.reason ?? s.reason } : {}), ...(s.metrics ? { metrics: s.metrics } : {}), ...(finite(s.main) !== undefined ? { main: s.main } : {}), ...(s.warnings?.length ? { warnings: s.warnings } : {}) }
           })
         })
         .catch((e: unknown) => {

@@ -19,6 +19,7 @@ import { freemem, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import type { Dataset, Example, TaskName } from '../data'
 import { getTask } from '../data'
+import { constantWarning, predictionShape, type PredictionShape } from '../metrics/constant'
 import { loadModelFolder, type LoadedModel } from '../io/model-folder'
 import { writeSafetensors } from '../io/safetensors'
 import { deltaToTensors } from '../runs/run-model'
@@ -394,9 +395,17 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
       return { run, status: 'cancelled', resumedFromStep, maskReused }
     }
     faultPoint('predictions')
+    let shape: PredictionShape | null = null
+    const warnings: string[] = []
     if (devSet && result.final) {
       const lines = result.devIds.map((id, i) => JSON.stringify({ id, prediction: result.final!.predictions[i], label: devSet.examples[i]?.label }))
       run.writeText('predictions-dev.jsonl', lines.join('\n') + '\n')
+      shape = predictionShape(result.final.predictions, devSet.examples.map((e) => e.label), getTask(cfg.task).isRegression)
+      const w = shape && constantWarning(shape, devSet.labelNames ?? trainSet.labelNames)
+      if (w) {
+        warnings.push(w)
+        log('warning', { message: `dev: ${w}` })
+      }
     }
     faultPoint('delta')
     const delta = computeDelta(loaded.state, model, trainMask)
@@ -422,13 +431,15 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
       selection: { k: run.summary.k, maskCount: run.summary.trainable, reusedMask: cfg.maskDir ? resolve(cfg.maskDir) : undefined },
       elapsedMs: result.elapsedMs,
       stepsPerSec: result.stepsPerSec,
+      ...(shape ? { devPredictionShape: shape } : {}),
       ...(mode.resumeFromCheckpoint ? { resumedFromStep } : {})
     })
     faultPoint('finish')
     run.finish('completed', {
       metrics: result.final?.metrics as Record<string, number> | undefined,
       main: result.final?.main ?? undefined,
-      bestEpoch: result.best?.epoch
+      bestEpoch: result.best?.epoch,
+      ...(warnings.length ? { warnings } : {})
     })
     // the delta holds the trained weights now; the optimizer state is no longer needed
     removeCheckpoints(run.dir)

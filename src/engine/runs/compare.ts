@@ -45,7 +45,7 @@ export function runsTable(runs: RunSummary[]): Table {
       ...metricNames.map((m) => fmt(r.metrics?.[m])),
       fmt(r.main),
       duration(r.elapsedMs),
-      r.status + (r.reason && r.status !== 'completed' ? ` (${r.reason})` : '')
+      r.status + (r.reason && r.status !== 'completed' ? ` (${r.reason})` : '') + (r.status === 'completed' && r.warnings?.some((w) => w.includes('constant')) ? ' (constant predictions: see the run)' : '')
     ])
   }
 }

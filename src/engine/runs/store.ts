@@ -57,6 +57,8 @@ export interface RunSummary {
   metrics?: Record<string, number>
   main?: number
   bestEpoch?: number
+  /** Things the user should know about the result (e.g. dev predictions that are a constant). */
+  warnings?: string[]
 }
 
 export interface RunEvent {

@@ -18,6 +18,7 @@ import * as echarts from 'echarts'
 import { getTask, type TaskName } from '../data'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
 import { loadMask } from '../mask'
+import { CONSTANT_SPREAD, CONSTANT_TOP_CLASS_SHARE, predictionShape } from '../metrics/constant'
 import { maskOverlap, withoutHead } from '../mask/mask'
 import { bertParameterSpec, parseBertConfig, type BertConfig } from '../model/config'
 import type { RunStore, RunSummary } from '../runs/store'
@@ -41,15 +42,12 @@ export interface CellResult {
   topClassShare?: number
   /** Regression: population std of the predictions / that of the labels. */
   predictionSpread?: number
-  /** Predictions (almost) constant: topClassShare ≥ 0.98 or predictionSpread < 0.05. */
+  /** Predictions (almost) constant (metrics/constant.ts: topClassShare ≥ 0.98 or predictionSpread < 0.05). */
   degenerate?: boolean
 }
 
-export const DEGENERATE_TOP_CLASS_SHARE = 0.98
-export const DEGENERATE_SPREAD = 0.05
-
-/** How constant a run's dev predictions are (undefined when the file is missing or has no labels). */
-export function predictionShape(file: string, regression: boolean): Pick<CellResult, 'topClassShare' | 'predictionSpread' | 'degenerate'> {
+/** How constant a run's dev predictions are, from its predictions-dev.jsonl ({} when missing or unjudgeable). */
+export function predictionShapeOfFile(file: string, regression: boolean): Pick<CellResult, 'topClassShare' | 'predictionSpread' | 'degenerate'> {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -57,28 +55,16 @@ export function predictionShape(file: string, regression: boolean): Pick<CellRes
     return {}
   }
   const preds: number[] = []
-  const labels: number[] = []
+  const labels: Array<number | undefined> = []
   for (const line of text.split('\n')) {
     if (!line.trim()) continue
     const row = JSON.parse(line) as { prediction: number; label?: number | null }
     preds.push(Number(row.prediction))
-    if (row.label !== undefined && row.label !== null) labels.push(Number(row.label))
+    labels.push(row.label === undefined || row.label === null ? undefined : Number(row.label))
   }
-  if (!preds.length) return {}
-  if (!regression) {
-    const counts = new Map<number, number>()
-    for (const p of preds) counts.set(p, (counts.get(p) ?? 0) + 1)
-    const topClassShare = Math.max(...counts.values()) / preds.length
-    return { topClassShare, degenerate: topClassShare >= DEGENERATE_TOP_CLASS_SHARE }
-  }
-  const pstd = (xs: number[]) => {
-    const m = mean(xs)
-    return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length)
-  }
-  const ls = labels.length === preds.length ? pstd(labels) : NaN
-  if (!(ls > 0)) return {}
-  const predictionSpread = pstd(preds) / ls
-  return { predictionSpread, degenerate: predictionSpread < DEGENERATE_SPREAD }
+  const shape = predictionShape(preds, labels, regression)
+  if (!shape) return {}
+  return shape.topClassShare !== undefined ? { topClassShare: shape.topClassShare, degenerate: shape.constant } : { predictionSpread: shape.predictionSpread, degenerate: shape.constant }
 }
 
 export interface GroupStat {
@@ -147,7 +133,7 @@ export function collectResults(cfg: StudyConfig, state: StudyState, store: RunSt
       res.metrics = run.metrics
       res.elapsedMs = run.elapsedMs
       res.trainable = run.trainable
-      Object.assign(res, predictionShape(join(store.root, o.runId, 'predictions-dev.jsonl'), getTask(cell.task).isRegression))
+      Object.assign(res, predictionShapeOfFile(join(store.root, o.runId, 'predictions-dev.jsonl'), getTask(cell.task).isRegression))
       if (cell.method === 'ird') {
         const fs = readJson<{ ird?: { rounds: IrdRound[] } }>(join(store.root, o.runId, 'fisher-stats.json'))
         res.irdRounds = fs?.ird?.rounds
@@ -374,7 +360,7 @@ export function reportMarkdown(r: StudyReport, meta: ReportMeta, charts: { dir: 
   L.push('## GLUE score per method', '', `At keep ratio ${keepText(r.primary.keepRatio)} and ${r.primary.nSamples} Fisher samples; mean over ${r.glue[0]?.tasks.map((t) => display(t as TaskName)).join(', ') || 'no task'}.`, '')
   L.push('| method | GLUE score |', '|---|---:|', ...[...r.glue].sort((a, b) => byMethod(a.method, b.method)).map((g) => `| ${g.method} | ${pct(g.score, 2)} |`), '')
   L.push(...chart('primary.svg', 'Dev score by method'))
-  L.push('## Per task', '', `"Constant predictions": seeds whose run gave one class to at least ${100 * DEGENERATE_TOP_CLASS_SHARE} % of the dev rows (for STS-B: predictions spread less than ${100 * DEGENERATE_SPREAD} % of the labels' standard deviation). Such a run learned nothing the metric can rank; its score is the constant predictor's.`, '')
+  L.push('## Per task', '', `"Constant predictions": seeds whose run gave one class to at least ${100 * CONSTANT_TOP_CLASS_SHARE} % of the dev rows (for STS-B: predictions spread less than ${100 * CONSTANT_SPREAD} % of the labels' standard deviation). Such a run learned nothing the metric can rank; its score is the constant predictor's.`, '')
   for (const t of tasks) {
     L.push(`### ${display(t)}`, '', '| method | keep ratio | samples | score | n | constant predictions | time per cell |', '|---|---:|---:|---:|---:|---:|---:|')
     const gs = r.groups.filter((g) => g.task === t).sort((a, b) => byMethod(a.method, b.method) || (a.keepRatio ?? 0) - (b.keepRatio ?? 0) || (a.nSamples ?? 0) - (b.nSamples ?? 0))

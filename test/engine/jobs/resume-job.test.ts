@@ -13,6 +13,7 @@ import { initBackend } from '../../../src/engine/backend'
 import { checkpointInfo } from '../../../src/engine/jobs/checkpoint'
 import { resumeJob, runJob, type JobEvent } from '../../../src/engine/jobs/run-job'
 import { RunStore } from '../../../src/engine/runs/store'
+import { constantWarning, predictionShape } from '../../../src/engine/metrics/constant'
 import { Rng } from '../../../src/engine/util/rng'
 import { REPO_ROOT } from '../../helpers/shared-data'
 import { childArgs } from '../../fault/child-command'
@@ -33,6 +34,12 @@ beforeAll(async () => {
   refDir = ref.run.dir
   // a completed run keeps no checkpoint (the delta holds its weights)
   expect(checkpointInfo(refDir)).toBeNull()
+  // the constant-prediction warning agrees with the predictions the run wrote
+  const rows = readFileSync(join(refDir, 'predictions-dev.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prediction: number; label: number })
+  const shape = predictionShape(rows.map((r) => r.prediction), rows.map((r) => r.label), false)!
+  const results = JSON.parse(readFileSync(join(refDir, 'results.json'), 'utf8')) as { devPredictionShape: unknown }
+  expect(results.devPredictionShape).toEqual(shape)
+  expect(ref.run.summary.warnings).toEqual(shape.constant ? [constantWarning(shape, ['0', '1'])] : undefined)
 })
 
 describe(`resumeJob (seed ${seed}, ${backend})`, () => {

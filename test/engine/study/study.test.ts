@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RunStore } from '../../../src/engine/runs/store'
 import { expandCells, loadStudyConfig, parseStudyConfig, settingsFor, StudyConfigError, type StudyConfig } from '../../../src/engine/study/config'
 import { cellJobConfig, readState, runStudy, type CellRunner } from '../../../src/engine/study/run'
-import { buildReport, collectResults, predictionShape, reportCsv, reportMarkdown } from '../../../src/engine/study/report'
+import { buildReport, collectResults, predictionShapeOfFile, reportCsv, reportMarkdown } from '../../../src/engine/study/report'
 import { GLUE_DIR } from '../../helpers/shared-data'
 
 const dirs: string[] = []
@@ -177,17 +177,17 @@ describe('study resume', () => {
     const rows = (preds: number[], labels: number[]) => preds.map((p, i) => JSON.stringify({ id: String(i), prediction: p, label: labels[i] })).join('\n') + '\n'
     // 99 of 100 rows one class: degenerate; 97 of 100: not
     writeFileSync(file, rows([...Array(99).fill(1), 0], Array(100).fill(0)))
-    expect(predictionShape(file, false)).toEqual({ topClassShare: 0.99, degenerate: true })
+    expect(predictionShapeOfFile(file, false)).toEqual({ topClassShare: 0.99, degenerate: true })
     writeFileSync(file, rows([...Array(97).fill(1), 0, 0, 0], Array(100).fill(0)))
-    expect(predictionShape(file, false)).toEqual({ topClassShare: 0.97, degenerate: false })
+    expect(predictionShapeOfFile(file, false)).toEqual({ topClassShare: 0.97, degenerate: false })
     // regression: labels 0..4 (std √2); predictions 2 ± 0.05 → spread 0.05/√2 ≈ 0.035 → degenerate
     writeFileSync(file, rows([1.95, 2.05, 1.95, 2.05, 2], [0, 1, 2, 3, 4]))
-    const r = predictionShape(file, true)
+    const r = predictionShapeOfFile(file, true)
     expect(r.predictionSpread).toBeCloseTo(Math.sqrt(0.002) / Math.sqrt(2), 12)
     expect(r.degenerate).toBe(true)
     writeFileSync(file, rows([0, 1, 2, 3, 4], [4, 3, 2, 1, 0]))
-    expect(predictionShape(file, true)).toEqual({ predictionSpread: 1, degenerate: false })
-    expect(predictionShape(join(d, 'missing.jsonl'), false)).toEqual({})
+    expect(predictionShapeOfFile(file, true)).toEqual({ predictionSpread: 1, degenerate: false })
+    expect(predictionShapeOfFile(join(d, 'missing.jsonl'), false)).toEqual({})
   })
 
   it('marks ties between runs that both predict a constant, and says they carry no information', async () => {

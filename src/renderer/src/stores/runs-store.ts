@@ -80,7 +80,7 @@ export function applyEvent(d: RunDetail, e: RunEvent): void {
       break
     case 'run:finished': {
       const f = e.payload
-      d.summary = { ...d.summary, status: f.status, live: false, ...(f.reason ? { reason: f.reason } : {}), ...(f.metrics ? { metrics: f.metrics } : {}), ...(f.main != null ? { main: f.main } : {}) }
+      d.summary = { ...d.summary, status: f.status, live: false, ...(f.reason ? { reason: f.reason } : {}), ...(f.metrics ? { metrics: f.metrics } : {}), ...(f.main != null ? { main: f.main } : {}), ...(f.warnings?.length ? { warnings: f.warnings } : {}) }
       if (d.progress) d.progress = { ...d.progress, etaMs: undefined }
       break
     }
@@ -130,7 +130,7 @@ export const useRunsStore = defineStore('runs', () => {
       if (e.event === 'run:progress') list.value[i] = { ...list.value[i], progress: e.payload }
       if (e.event === 'run:finished') {
         const f = e.payload
-        list.value[i] = { ...list.value[i], status: f.status, live: false, ...(f.reason ? { reason: f.reason } : {}), ...(f.metrics ? { metrics: f.metrics } : {}), ...(f.main != null ? { main: f.main } : {}) }
+        list.value[i] = { ...list.value[i], status: f.status, live: false, ...(f.reason ? { reason: f.reason } : {}), ...(f.metrics ? { metrics: f.metrics } : {}), ...(f.main != null ? { main: f.main } : {}), ...(f.warnings?.length ? { warnings: f.warnings } : {}) }
         stopping.value = { ...stopping.value, [id]: false }
         void refresh() // the summary on disk has the final numbers (time, k, trainable)
       }
