@@ -201,6 +201,12 @@ export const studyCommands: CommandTable = {
       const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
       const runs = store.list().filter((r) => ids.has(r.id))
       process.stdout.write(renderTable(runsTable(runs), 'markdown'))
+      const constant = runs.filter((r) => r.warnings?.some((w) => w.includes('constant')))
+      if (constant.length) {
+        progress.log(
+          `${constant.length} of ${runs.length} runs (${constant.map((r) => r.method).join(', ')}) predict (almost) one class on dev: their score is a constant predictor's, so they learned nothing the metric can rank. On the small demo encoder and this budget that is common for sparse masks (see docs/results.md); a real pretrained encoder, more training data or epochs change it.`
+        )
+      }
       progress.log(`runs are in ${runsDir}: \`ird-studio compare --runs "${runsDir}"\`, or open them in the app (\`npm run serve\` or the desktop app)`)
       return s.failed.length ? 1 : 0
     }
