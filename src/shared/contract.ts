@@ -124,6 +124,9 @@ export interface AppInfo {
   demoData: string | null
 }
 
+/** Engine memory samples the app keeps (and a window shows) for the live run: about 30 min at one per 2 s. */
+export const MEMORY_HISTORY_POINTS = 900
+
 export interface EngineMemory {
   /** Engine process memory (process.memoryUsage), bytes. */
   rss: number
@@ -257,7 +260,8 @@ export interface CallMap {
   'runs:stop': { params: { runId: string }; result: { stopping: boolean } }
   'runs:list': { params: void; result: RunListEntry[] }
   /** Snapshot of a run (config, status, milestone events, curve, metrics, Fisher statistics, results). */
-  'runs:get': { params: { runId: string }; result: RunSnapshot }
+  /** memory: the engine's samples since this run started, while it is live (a reloaded window keeps its chart). */
+  'runs:get': { params: { runId: string }; result: RunSnapshot & { memory?: EngineMemory[] } }
   /** Delete a finished run's folder (a running run: CONFLICT). */
   'runs:delete': { params: { runId: string }; result: { deleted: boolean } }
   /** Comparison tables (all runs when runIds is absent): one row per run, or the GLUE pivot. */

@@ -102,6 +102,16 @@ describe('useRunsStore', () => {
     expect(runs.detailErrors.x).toMatchObject({ message: 'no run "x"', code: 'NOT_FOUND' })
   })
 
+  it('takes the memory history of a live run from its snapshot (a window reloaded mid-run keeps the chart)', async () => {
+    const sample = (time: number) => ({ rss: time, heapUsed: 1, heapTotal: 1, external: 0, arrayBuffers: 0, tfBytes: 0, tfTensors: 0, systemTotal: 8, systemFree: 4, time })
+    t.handle('runs:get', () => ({ ...snapshot('a'), memory: [sample(1), sample(2), sample(3)] }))
+    const runs = useRunsStore()
+    await runs.open('a')
+    expect(runs.memory.map((m) => m.time)).toEqual([1, 2, 3])
+    t.emit('engine:memory', sample(4))
+    expect(runs.memory.map((m) => m.time)).toEqual([1, 2, 3, 4])
+  })
+
   it('collects engine memory samples', () => {
     const runs = useRunsStore()
     runs.init()

@@ -99,6 +99,9 @@ describe('runs', () => {
     // while it runs, a window that opens now gets a live snapshot
     const live = await call('runs:get', { runId })
     expect(live.summary).toMatchObject({ id: runId, live: true, status: 'running' })
+    // with the engine's memory samples since the run started (each an engine:memory event), for the chart
+    expect(Array.isArray(live.memory)).toBe(true)
+    for (const m of live.memory!) expect(m.rss).toBeGreaterThan(0)
     expect(await failure('runs:start', { config: quickConfig() })).toMatchObject({ code: 'CONFLICT' })
     expect(await failure('runs:delete', { runId })).toMatchObject({ code: 'CONFLICT' })
     const end = await finished
@@ -131,6 +134,7 @@ describe('runs', () => {
 
     const snap = await call('runs:get', { runId })
     expect(snap.summary).toMatchObject({ status: 'completed', live: false, name: 'first' })
+    expect(snap.memory).toBeUndefined() // a finished run's snapshot carries no live memory history
     expect(snap.fisher?.perLayer?.length).toBeGreaterThan(0)
     expect(snap.fisher?.sampleScores?.count).toBeGreaterThan(0)
     expect(snap.curve.length).toBeGreaterThan(0)

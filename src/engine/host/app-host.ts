@@ -19,6 +19,7 @@ import { RunStore, RunStoreError } from '../runs/store'
 import { demoDataDir, demoModelDir } from '../resources'
 import {
   MAX_UPLOAD_CHARS,
+  MEMORY_HISTORY_POINTS,
   RUN_CONFIG_KEYS,
   defaultRunConfig,
   problemOf,
@@ -32,6 +33,7 @@ import {
   type DatasetOptions,
   type DatasetRef,
   type EngineCallName,
+  type EngineMemory,
   type JsonValue,
   type ModelEntry,
   type RunConfig,
@@ -78,6 +80,8 @@ export class AppHost {
   readonly models: ModelRegistry
   readonly store: RunStore
   private readonly live = new Map<string, RunProgress | undefined>()
+  /** engine:memory samples since the oldest live run started, so a window opened mid-run gets the history. */
+  private memory: EngineMemory[] = []
   private readonly listeners = new Set<(event: ContractEvent) => void>()
   readonly handlers: HostHandlers
 
@@ -123,7 +127,12 @@ export class AppHost {
   private onEngineEvent(e: ContractEvent): void {
     switch (e.event) {
       case 'run:started':
+        if (!this.live.size) this.memory = []
         this.live.set(e.payload.id, undefined)
+        break
+      case 'engine:memory':
+        this.memory.push(e.payload)
+        if (this.memory.length > MEMORY_HISTORY_POINTS) this.memory.splice(0, this.memory.length - MEMORY_HISTORY_POINTS)
         break
       case 'run:progress':
         if (this.live.has(e.payload.runId)) this.live.set(e.payload.runId, e.payload)
@@ -286,7 +295,8 @@ export class AppHost {
       'runs:list': async () => listRuns(this.store, this.live),
       'runs:get': async ({ runId }) => {
         const entry = this.runEntry(runId)
-        return runSnapshot(this.store.open(entry.id), entry)
+        const snap = runSnapshot(this.store.open(entry.id), entry)
+        return this.live.has(entry.id) ? { ...snap, memory: [...this.memory] } : snap
       },
       'runs:delete': async ({ runId }) => {
         if (this.live.has(runId)) throw new CodedError('CONFLICT', `run ${runId} is running: stop it first, then delete it`, { runId })

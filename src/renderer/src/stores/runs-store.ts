@@ -14,9 +14,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import { call, on } from '../client'
 import type { EngineMemory, RunDetail, RunListEntry, RunMetric, RunSnapshot } from '../domain'
-import type { EventMap } from '../../../shared/contract'
-
-const MAX_MEMORY_POINTS = 900
+import { MEMORY_HISTORY_POINTS, type EventMap } from '../../../shared/contract'
 
 export type RunEvent =
   | { event: 'run:started'; payload: EventMap['run:started'] }
@@ -143,7 +141,7 @@ export const useRunsStore = defineStore('runs', () => {
     unsubscribe = names.map((event) => on(event, (payload: unknown) => handle({ event, payload } as RunEvent)))
     unsubscribe.push(
       on('engine:memory', (m) => {
-        memory.value = [...memory.value.slice(-(MAX_MEMORY_POINTS - 1)), m]
+        memory.value = [...memory.value.slice(-(MEMORY_HISTORY_POINTS - 1)), m]
       })
     )
   }
@@ -178,6 +176,8 @@ export const useRunsStore = defineStore('runs', () => {
       const snap = await call('runs:get', { runId: id })
       const d = detailFromSnapshot(snap)
       for (const e of buffer) applyEvent(d, e)
+      // a window opened (or reloaded) mid-run: the app's memory history of the run so far
+      if (snap.memory && snap.memory.length > memory.value.length) memory.value = snap.memory.slice(-MEMORY_HISTORY_POINTS)
       details.value = { ...details.value, [id]: d }
       const { [id]: _gone, ...rest } = detailErrors.value
       detailErrors.value = rest
