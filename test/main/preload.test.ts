@@ -15,10 +15,11 @@ const electron = vi.hoisted(() => {
         listeners.get(channel)!.add(l)
       },
       removeListener: (channel: string, l: (...args: unknown[]) => void) => listeners.get(channel)?.delete(l)
-    }
+    },
+    webUtils: { getPathForFile: vi.fn((file: { name: string }) => `/dropped/${file.name}`) }
   }
 })
-vi.mock('electron', () => ({ contextBridge: electron.contextBridge, ipcRenderer: electron.ipcRenderer }))
+vi.mock('electron', () => ({ contextBridge: electron.contextBridge, ipcRenderer: electron.ipcRenderer, webUtils: electron.webUtils }))
 
 let api: WindowApi
 beforeAll(async () => {
@@ -27,8 +28,12 @@ beforeAll(async () => {
 })
 
 describe('preload window.api', () => {
-  it('exposes exactly one api object', () => {
-    expect(Object.keys(electron.exposed)).toEqual(['api'])
+  it('exposes the api and the file-path helper, nothing else', () => {
+    expect(Object.keys(electron.exposed)).toEqual(['api', 'electronFiles'])
+    const files = electron.exposed.electronFiles as { pathForFile(f: unknown): string }
+    expect(Object.keys(files)).toEqual(['pathForFile'])
+    expect(files.pathForFile({ name: 'train.tsv' })).toBe('/dropped/train.tsv')
+    expect(electron.webUtils.getPathForFile).toHaveBeenCalledWith({ name: 'train.tsv' })
   })
 
   it('has a method for every contract call, invoking the call by name', async () => {

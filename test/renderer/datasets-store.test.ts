@@ -1,7 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { DatasetEntry, DatasetPreview, DatasetReport } from '../../src/shared/contract'
-import { setTransport } from '../../src/renderer/src/client'
+import { setFilePaths, setTransport } from '../../src/renderer/src/client'
 import { MAX_UPLOAD_BYTES, useDatasetsStore } from '../../src/renderer/src/stores/datasets-store'
 import { deferred, installFake, type FakeTransport } from './fake-transport'
 
@@ -46,6 +46,21 @@ describe('useDatasetsStore', () => {
     await ds.importFile(big)
     expect(String((ds.importError as Error).message)).toMatch(/huge\.tsv .* type its path instead/)
     expect(t.callsOf('datasets:import')).toHaveLength(0)
+  })
+
+  it('inside Electron imports a dropped file by its path on disk: no upload, no size limit', async () => {
+    t.handle('datasets:import', () => entry('big', { name: 'train.tsv' })).handle('datasets:preview', () => preview())
+    setFilePaths((f) => `/data/${(f as File).name}`)
+    try {
+      const ds = useDatasetsStore()
+      const big = { name: 'train.tsv', size: MAX_UPLOAD_BYTES * 4, text: () => Promise.reject(new Error('must not read')) } as unknown as File
+      await ds.importFile(big)
+      expect(ds.importError).toBeNull()
+      expect(t.callsOf('datasets:import')[0]).toEqual({ source: { path: '/data/train.tsv' } })
+      expect(ds.selectedId).toBe('big')
+    } finally {
+      setFilePaths(null)
+    }
   })
 
   it('asks for a path when none is typed', async () => {

@@ -47,6 +47,21 @@ function bridge(): WindowApi {
   throw new Error('window.api is missing: this page runs inside IRD Studio (whose preload provides it) or from `ird-studio serve`')
 }
 
+/**
+ * Inside Electron: where a dropped or picked File is on disk (the preload's `electronFiles`, Electron's
+ * webUtils.getPathForFile), so it is imported by path — no upload, no size limit. null in a browser, or
+ * for a File that has no path (e.g. made by the page).
+ */
+export function pathForFile(file: unknown): string | null {
+  const files = (globalThis as unknown as { electronFiles?: { pathForFile(file: unknown): string } }).electronFiles
+  if (!files) return null
+  try {
+    return files.pathForFile(file) || null
+  } catch {
+    return null
+  }
+}
+
 /** 'electron' inside the app, 'browser' when served by `ird-studio serve`. */
 export function apiMode(): 'electron' | 'browser' {
   bridge()

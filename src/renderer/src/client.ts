@@ -5,7 +5,7 @@
  * Owns: nothing but the indirection. Must not: hold state (stores do) or touch window.api (api.ts does).
  */
 import type { CallName, CallParams, CallResult, EventMap, EventName } from '../../shared/contract'
-import { api, onEvent } from './api'
+import { api, onEvent, pathForFile as electronPathForFile } from './api'
 
 export interface Transport {
   call<M extends CallName>(method: M, params: CallParams<M>): Promise<CallResult<M>>
@@ -25,6 +25,16 @@ function defaultTransport(): Transport {
 }
 
 let current: Transport | null = null
+let filePaths: (file: unknown) => string | null = electronPathForFile
+
+/** A File's path on disk when the shell can tell (Electron), else null. Tests swap it with setFilePaths. */
+export function pathForFile(file: unknown): string | null {
+  return filePaths(file)
+}
+
+export function setFilePaths(fn: ((file: unknown) => string | null) | null): void {
+  filePaths = fn ?? electronPathForFile
+}
 
 function transport(): Transport {
   return (current ??= defaultTransport())

@@ -9,7 +9,7 @@
  */
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import { call } from '../client'
+import { call, pathForFile } from '../client'
 import type { ColumnMapping, DataSource, DatasetEntry, DatasetOptions, DatasetPreview, DatasetReport, DatasetStatistics, Split, TaskName } from '../domain'
 
 /** Largest file read into the page for drag and drop (the contract's MAX_UPLOAD_CHARS; bigger: type the path). */
@@ -147,9 +147,14 @@ export const useDatasetsStore = defineStore('datasets', () => {
     return importSource({ path: p })
   }
 
-  /** A dropped or picked file: read in the page and uploaded as text. */
+  /**
+   * A dropped or picked file. Inside Electron it has a path on disk: imported by path (no size limit, no
+   * copy). In a browser it is read in the page and uploaded as text (up to MAX_UPLOAD_BYTES).
+   */
   async function importFile(file: File): Promise<DatasetEntry | null> {
     importError.value = null
+    const onDisk = pathForFile(file)
+    if (onDisk) return importSource({ path: onDisk })
     if (file.size > MAX_UPLOAD_BYTES) {
       importError.value = new Error(`${file.name} is ${Math.round(file.size / 2 ** 20)} MiB; files over ${MAX_UPLOAD_BYTES / 2 ** 20} MiB cannot be uploaded from the page: type its path instead`)
       return null
