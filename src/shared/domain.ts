@@ -331,6 +331,17 @@ export interface RunSummaryInfo {
   warnings?: string[]
 }
 
+/**
+ * Every constant-prediction warning (src/engine/metrics/constant.ts) says this; views, tables and the CLI
+ * recognise such a warning by it.
+ */
+export const CONSTANT_PREDICTIONS_PHRASE = 'learned nothing the metric can rank'
+
+/** The run's dev predictions were (almost) constant: its score is a constant predictor's. */
+export function hasConstantPredictions(run: { warnings?: readonly string[] }): boolean {
+  return run.warnings?.some((w) => w.includes(CONSTANT_PREDICTIONS_PHRASE)) ?? false
+}
+
 export interface RunListEntry extends RunSummaryInfo {
   /** True while this app's engine runs it; the last progress event when there was one. */
   live: boolean

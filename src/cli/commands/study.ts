@@ -21,6 +21,7 @@ import { CliError } from '../common'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
 import { dur, type Progress } from '../progress'
+import { hasConstantPredictions } from '../../shared/domain'
 
 function resolveModel(model: string): string {
   if (model !== 'demo') return model
@@ -204,7 +205,7 @@ export const studyCommands: CommandTable = {
       const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
       const runs = store.list().filter((r) => ids.has(r.id))
       process.stdout.write(renderTable(runsTable(runs), 'markdown'))
-      const constant = runs.filter((r) => r.warnings?.some((w) => w.includes('constant')))
+      const constant = runs.filter(hasConstantPredictions)
       if (constant.length) {
         progress.log(
           `${constant.length} of ${runs.length} runs (${constant.map((r) => r.method).join(', ')}) predict (almost) one class on dev: their score is a constant predictor's, so they learned nothing the metric can rank. On the small demo encoder and this budget that is common for sparse masks (see docs/results.md); a real pretrained encoder, more training data or epochs change it.`

@@ -5,6 +5,7 @@
  * budget often ends there, and a table of such scores invites comparisons that mean nothing. This says so.
  * Owns: the measure and its thresholds. Must not: read files or know about runs.
  */
+import { CONSTANT_PREDICTIONS_PHRASE } from '../../shared/domain'
 
 /** One class for at least this share of the dev rows. */
 export const CONSTANT_TOP_CLASS_SHARE = 0.98
@@ -52,7 +53,7 @@ export function constantWarning(shape: PredictionShape, labelNames?: readonly st
   if (!shape.constant) return undefined
   if (shape.topClassShare !== undefined) {
     const name = labelNames?.[shape.topClass!] ?? String(shape.topClass)
-    return `predicts class "${name}" for ${(100 * shape.topClassShare).toFixed(1)} % of the dev rows: the score is (about) that of a constant predictor, so this run learned nothing the metric can rank; try more epochs, a higher learning rate or a larger keep ratio`
+    return `predicts class "${name}" for ${(100 * shape.topClassShare).toFixed(1)} % of the dev rows: the score is (about) that of a constant predictor, so this run ${CONSTANT_PREDICTIONS_PHRASE}; try more epochs, a higher learning rate or a larger keep ratio`
   }
-  return `its dev predictions barely vary (spread ${(100 * shape.predictionSpread!).toFixed(1)} % of the labels'): the correlation is computed from (near-)constant output, so this run learned nothing the metric can rank; try more epochs, a higher learning rate or a larger keep ratio`
+  return `its dev predictions barely vary (spread ${(100 * shape.predictionSpread!).toFixed(1)} % of the labels'): the correlation is computed from (near-)constant output, so this run ${CONSTANT_PREDICTIONS_PHRASE}; try more epochs, a higher learning rate or a larger keep ratio`
 }

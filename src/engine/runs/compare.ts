@@ -5,6 +5,7 @@
  */
 import { glueScore, GLUE_TASK_INFO, parseGlueTask } from '../metrics'
 import type { RunSummary } from './store'
+import { hasConstantPredictions } from '../../shared/domain'
 
 export type TableFormat = 'markdown' | 'csv' | 'latex'
 
@@ -45,7 +46,7 @@ export function runsTable(runs: RunSummary[]): Table {
       ...metricNames.map((m) => fmt(r.metrics?.[m])),
       fmt(r.main),
       duration(r.elapsedMs),
-      r.status + (r.reason && r.status !== 'completed' ? ` (${r.reason})` : '') + (r.status === 'completed' && r.warnings?.some((w) => w.includes('constant')) ? ' (constant predictions: see the run)' : '')
+      r.status + (r.reason && r.status !== 'completed' ? ` (${r.reason})` : '') + (r.status === 'completed' && hasConstantPredictions(r) ? ' (constant predictions: see the run)' : '')
     ])
   }
 }

@@ -46,7 +46,7 @@ export interface CellResult {
   degenerate?: boolean
 }
 
-/** How constant a run's dev predictions are, from its predictions-dev.jsonl ({} when missing or unjudgeable). */
+/** How constant a run's dev predictions are, from its predictions-dev.jsonl ({} when missing, damaged or unjudgeable). */
 export function predictionShapeOfFile(file: string, regression: boolean): Pick<CellResult, 'topClassShare' | 'predictionSpread' | 'degenerate'> {
   let text: string
   try {
@@ -58,7 +58,12 @@ export function predictionShapeOfFile(file: string, regression: boolean): Pick<C
   const labels: Array<number | undefined> = []
   for (const line of text.split('\n')) {
     if (!line.trim()) continue
-    const row = JSON.parse(line) as { prediction: number; label?: number | null }
+    let row: { prediction: number; label?: number | null }
+    try {
+      row = JSON.parse(line) as typeof row
+    } catch {
+      return {} // a damaged file cannot be judged; the cell's score is still reported
+    }
     preds.push(Number(row.prediction))
     labels.push(row.label === undefined || row.label === null ? undefined : Number(row.label))
   }

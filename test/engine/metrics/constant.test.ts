@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { hasConstantPredictions } from '../../../src/shared/domain'
 import { CONSTANT_SPREAD, CONSTANT_TOP_CLASS_SHARE, constantWarning, predictionShape } from '../../../src/engine/metrics/constant'
 
 describe('constant-prediction check', () => {
@@ -30,5 +31,10 @@ describe('constant-prediction check', () => {
     expect(w).toMatch(/^predicts class "positive" for 100\.0 % of the dev rows: .*constant predictor/)
     expect(constantWarning({ predictionSpread: 0.001, constant: true })).toMatch(/spread 0\.1 % of the labels'/)
     expect(constantWarning({ topClass: 0, topClassShare: 0.6, constant: false })).toBeUndefined()
+    // the shared predicate the runs table, the app and the CLI use recognises both kinds, and nothing else
+    expect(hasConstantPredictions({ warnings: [w!] })).toBe(true)
+    expect(hasConstantPredictions({ warnings: [constantWarning({ predictionSpread: 0.001, constant: true })!] })).toBe(true)
+    expect(hasConstantPredictions({ warnings: ['some other warning'] })).toBe(false)
+    expect(hasConstantPredictions({})).toBe(false)
   })
 })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RunStore, type RunSummary } from '../../../src/engine/runs/store'
 import { gluePivot, renderTable, runsTable } from '../../../src/engine/runs/compare'
+import { constantWarning } from '../../../src/engine/metrics/constant'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-runs-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -71,7 +72,7 @@ describe('comparison tables', () => {
     expect(md).toContain('1m01s')
     expect(md).toContain('failed (out of memory)')
     expect(md).not.toContain('constant predictions')
-    const flagged = runsTable([{ ...runs[1], warnings: ['predicts class "1" for 100.0 % of the dev rows: …constant predictor…'] }])
+    const flagged = runsTable([{ ...runs[1], warnings: [constantWarning({ topClass: 1, topClassShare: 1, constant: true })!] }])
     expect(flagged.rows[0].at(-1)).toBe('completed (constant predictions: see the run)')
     const csv = renderTable(t, 'csv')
     expect(csv.split('\n')[1].startsWith('r1,sst2,fish,0.50%')).toBe(true)
