@@ -7,9 +7,9 @@
 import { resolve } from 'node:path'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { saveModelFolder } from '../engine/io/model-folder'
 import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
@@ -317,6 +317,8 @@ const coreCommands: Record<string, Command> = {
       )
       if (!flags.json) process.stdout.write(`backend ${backend}, sequence length ${flags.seq}\n| model | forward/s | fwd+bwd/s | Fisher/s |\n|---|---|---|---|\n${rows.join('\n')}\n`)
       const out = resolve(String(flags.out))
+      // a fresh clone has no .bench/ yet: make it, rather than lose the measurements at the last step
+      mkdirSync(dirname(out), { recursive: true })
       writeJsonAtomic(out, { date: new Date().toISOString(), backend, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memBytes: totalmem() }, models: results })
       return 0
     }

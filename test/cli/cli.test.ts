@@ -29,6 +29,15 @@ describe('ird-studio CLI', () => {
     saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
   })
 
+  it('bench writes its JSON into a folder that does not exist yet (a fresh clone has no .bench/)', () => {
+    const r = cli('bench', '--models', 'tiny', '--seconds', '0.2', '--seq', '16', '--backend', 'wasm')
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/\| tiny \(2\/128\) \|/)
+    const saved = JSON.parse(readFileSync(join(tmp, '.bench', 'bench.json'), 'utf8')) as { backend: string; models: Array<{ model: string }> }
+    expect(saved.backend).toBe('wasm')
+    expect(saved.models.map((m) => m.model)).toEqual(['tiny'])
+  })
+
   it('usage errors exit 2 with one clear line', () => {
     expect(cli().code).toBe(2)
     const unknown = cli('frobnicate')
