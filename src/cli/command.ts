@@ -2,7 +2,9 @@
  * The shape of one CLI command. Commands beyond the core ones live in src/cli/commands/<name>.ts, each
  * exporting a `Record<string, Command>`, and are listed in src/cli/commands/index.ts.
  */
-import type { FlagSpec, Flags } from './args'
+import { resolve } from 'node:path'
+import { defaultAppDataDir, defaultRunsDir } from '../engine/host/paths'
+import { UsageError, type FlagSpec, type Flags } from './args'
 import type { Progress } from './progress'
 
 export interface Command {
@@ -16,4 +18,18 @@ export interface Command {
 export type CommandTable = Record<string, Command>
 
 export const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
-export const RUNS_FLAG: FlagSpec = { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }
+/** Where runs live unless --runs says otherwise: the folder the desktop app and `serve` use. */
+export const RUNS_HELP = 'runs folder (default: $IRD_RUNS_DIR, else the desktop app\'s, <app data>/runs: the one `serve` and the app show)'
+export const RUNS_FLAG: FlagSpec = { type: 'string', help: RUNS_HELP, metavar: 'DIR' }
+
+/**
+ * The runs folder of a command: --runs, else (run only) its older alias --out, else $IRD_RUNS_DIR, else
+ * the app's runs folder — one place for the CLI, `serve` and the desktop app.
+ */
+export function runsDirOf(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
+  const runs = typeof flags.runs === 'string' && flags.runs ? flags.runs : undefined
+  const out = typeof flags.out === 'string' && flags.out ? flags.out : undefined
+  if (runs && out && resolve(runs) !== resolve(out)) throw new UsageError(`--runs ${runs} and --out ${out} name two runs folders: give one (--out is the older name of --runs)`)
+  const dir = runs ?? out
+  return dir ? resolve(dir) : defaultRunsDir(defaultAppDataDir(env), env)
+}

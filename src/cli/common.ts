@@ -5,11 +5,13 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
-import { DatasetError, detectTask, getTask, isTaskName, loadDataset, loadGlueFile, TASK_NAMES, type Dataset, type Split, type TaskName } from '../engine/data'
+import { DatasetError, detectTask, getTask, isTaskName, loadDataset, loadGlueFile, TASK_NAMES, type ColumnMapping, type Dataset, type Split, type TaskName } from '../engine/data'
 import type { LoadedModel } from '../engine/io/model-folder'
 import { openModelFolder } from '../engine/jobs/run-job'
 import { BertForSequenceClassification } from '../engine/model/bert'
 import { BertTokenizer } from '../engine/tokenizer'
+import type { Flags } from './args'
+import { runsDirOf } from './command'
 import { loadRunModel } from '../engine/runs/run-model'
 import { RunStore } from '../engine/runs/store'
 
@@ -36,22 +38,74 @@ export function requireFile(flag: string, path: unknown): string {
   return path
 }
 
-/** Load a task's data file: GLUE files with their exact layout, anything else by sniffing with the task's labels. */
-export async function loadTaskData(file: string, task: TaskName, split: Split, labelNames?: string[]): Promise<Dataset> {
+/** The `--columns` flag: `textA=NAME[,textB=NAME][,label=NAME][,id=NAME]` (a 0-based index for files without a header). */
+export const COLUMNS_HELP = 'which columns hold what, when the header does not say: textA=NAME[,textB=NAME][,label=NAME][,id=NAME] (0-based numbers for files without a header)'
+
+export function parseColumns(flag: unknown): ColumnMapping | undefined {
+  if (flag === undefined) return undefined
+  const text = String(flag)
+  const out: Partial<Record<keyof ColumnMapping, string | number>> = {}
+  const aliases: Record<string, keyof ColumnMapping> = { texta: 'textA', text: 'textA', text_a: 'textA', sentence: 'textA', textb: 'textB', text_b: 'textB', label: 'label', id: 'id' }
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=')
+    const key = aliases[part.slice(0, eq).trim().toLowerCase()]
+    const value = part.slice(eq + 1).trim()
+    if (eq < 0 || !key || !value) throw new CliError(`--columns "${text}": expected textA=NAME[,textB=NAME][,label=NAME][,id=NAME], got "${part}"`, 2)
+    if (out[key] !== undefined) throw new CliError(`--columns "${text}": ${key} is given twice`, 2)
+    out[key] = /^\d+$/.test(value) ? Number(value) : value
+  }
+  if (out.textA === undefined) throw new CliError(`--columns "${text}": textA (the text column) is required`, 2)
+  return out as ColumnMapping
+}
+
+/**
+ * Load a task's data file, read by what it contains — never by its file name: a recognised GLUE header
+ * gets that task's exact layout (with a label column → labelled, without → unlabelled, whatever the file
+ * is called), anything else is mapped by its header names (the task's layouts, then a reported guess).
+ * `role` is what the command uses the file for; it decides nothing about the layout. `columns` (the
+ * --columns flag) overrides all of that.
+ */
+export async function loadTaskData(file: string, task: TaskName, role: Split, labelNames?: string[], columns?: ColumnMapping): Promise<Dataset> {
   try {
+    if (columns) return await loadDataset(file, { task, mapping: columns, labelNames })
     const detected = await detectTask(file)
     if (detected && detected.task !== task && detected.confidence >= 0.9) {
       throw new CliError(
         `${file} looks like ${getTask(detected.task).displayName} data (${detected.reason}), not ${getTask(task).displayName}: pass --task ${detected.task}, or give a ${getTask(task).displayName} file`
       )
     }
-    if (detected && detected.task === task) return await loadGlueFile(file, task, detected.split ?? split)
-    return await loadDataset(file, { task, split, labelNames })
+    if (detected && detected.task === task && detected.confidence >= 0.5) {
+      // detectTask says "test" exactly when the header has no label column; a labelled file whose name
+      // says nothing (data.tsv, val.tsv, mine.tsv) gets the labelled layout of the role it is used for.
+      const layout: Split = detected.split === 'test' ? 'test' : (detected.split ?? (role === 'test' ? 'dev' : role))
+      return await loadGlueFile(file, task, layout, labelNames ? { labelNames } : {})
+    }
+    return await loadDataset(file, { task, labelNames })
   } catch (e) {
     if (e instanceof CliError) throw e
-    if (e instanceof DatasetError) throw new CliError(`${basename(file)} is not usable as ${getTask(task).displayName} ${split} data:\n${e.message}\nFix the rows above, or drop them first (the app's dataset screen can do this).`)
+    if (e instanceof DatasetError) throw new CliError(datasetErrorMessage(file, task, role, e, columns))
     throw new CliError(`cannot read ${file}: ${(e as Error).message}`)
   }
+}
+
+function datasetErrorMessage(file: string, task: TaskName, role: Split, e: DatasetError, columns?: ColumnMapping): string {
+  const layout = e.report.layout
+  const found = layout?.columns?.length
+    ? `\nColumns found (${layout.header ? 'header' : 'no header; numbered from 0'}${layout.delimiter ? `, delimiter ${JSON.stringify(layout.delimiter)}` : ''}): ${layout.columns.map((c, i) => (layout.header ? `"${c}"` : String(i))).join(', ')}.`
+    : ''
+  const mappingFault = e.report.problems.some((p) => p.code === 'missing_column')
+  const hint = mappingFault
+    ? `\nExpected a text column${getTask(task).splits.train.mapping.textB !== undefined ? ' pair' : ''}${role === 'test' ? '' : ' and a label column'} (the ${getTask(task).displayName} layout: ${layoutText(task)}). ${columns ? 'Check --columns' : 'Name them with --columns textA=NAME[,textB=NAME][,label=NAME]'}.`
+    : '\nFix the rows above, or drop them first (the app\'s dataset screen can do this).'
+  const guessed = layout?.mappingGuessed && !mappingFault && !columns
+    ? `\nThe columns were guessed (${layout.mappingReason ?? 'no known layout'}${layout.header ? '' : `; ${layout.headerReason}`}): if that is wrong, name them with --columns textA=NAME[,textB=NAME][,label=NAME].`
+    : ''
+  return `${basename(file)} is not usable as ${getTask(task).displayName} ${role} data:\n${e.message}${found}${guessed}${hint}`
+}
+
+function layoutText(task: TaskName): string {
+  const m = getTask(task).splits.dev.mapping
+  return (Object.entries(m) as Array<[string, string | number]>).map(([k, v]) => `${k} = ${typeof v === 'number' ? `column ${v}` : `"${v}"`}`).join(', ')
 }
 
 export interface OpenedModel {
@@ -86,14 +140,14 @@ export interface Target {
 export function precheckTarget(flags: Record<string, unknown>): void {
   if (flags.run !== undefined) {
     if (flags.model !== undefined) throw new CliError('give either --run ID (a saved run) or --model DIR (a model folder), not both', 2)
-    new RunStore(String(flags.runs)).resolve(String(flags.run))
+    new RunStore(runsDirOf(flags as Flags)).resolve(String(flags.run))
   } else requireModelDir(flags.model)
 }
 
 /** The model to evaluate: a saved run (base model + its delta) or a model folder. Needs a backend. */
 export function openTarget(flags: Record<string, unknown>): Target {
   if (flags.run !== undefined) {
-    const run = new RunStore(String(flags.runs)).open(String(flags.run))
+    const run = new RunStore(runsDirOf(flags as Flags)).open(String(flags.run))
     let rm
     try {
       rm = loadRunModel(run)

@@ -64,7 +64,7 @@ export function describeJobEvent(e: Record<string, unknown>): string | null {
 
 export function jobHooks(progress: Progress, json: boolean): JobHooks {
   return {
-    loadData: (file, task, split, labelNames) => loadTaskData(file, task, split, labelNames),
+    loadData: (file, task, split, labelNames, columns) => loadTaskData(file, task, split, labelNames, columns),
     onEvent: (e) => {
       if (json || e.total !== undefined) return progress.update(e)
       const line = describeJobEvent(e)

@@ -14,7 +14,7 @@ import { saveModelFolder } from '../engine/io/model-folder'
 import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
 import { BertTokenizer } from '../engine/tokenizer'
-import { TASK_NAMES, getTask, type TaskName } from '../engine/data'
+import { TASK_NAMES, getTask, type Dataset, type TaskName } from '../engine/data'
 import { checkSelectionInputs, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MINUTES, JobInputError, openModelFolder, runJob, selectionOptions, trainSubset, type RunJobConfig } from '../engine/jobs/run-job'
 import { saveMask } from '../engine/mask'
 import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, SelectionCancelled, toSidecarInput, type SelectionMethod } from '../engine/selection'
@@ -25,9 +25,9 @@ import { argmax, taskMetrics } from '../engine/metrics'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
 import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
-import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
+import { CliError, COLUMNS_HELP, loadTaskData, openTarget, parseColumns, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
 import { Progress } from './progress'
-import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
+import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type Command } from './command'
 import { extraCommands } from './commands'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from './job-support'
 
@@ -52,6 +52,13 @@ async function predictRows(
 }
 
 
+/** The columns a dataset was read from, for messages. */
+function describeColumns(d: Dataset): string {
+  const m = d.mapping
+  if (!m) return 'unknown'
+  return (Object.entries(m) as Array<[string, string | number | undefined]>).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} = ${typeof v === 'number' ? `column ${v}` : `"${v}"`}`).join(', ')
+}
+
 const SELECT_FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string', help: 'Hugging Face model folder (config.json, vocab.txt, model.safetensors)', metavar: 'DIR' },
   task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')})`, metavar: 'NAME' },
@@ -69,6 +76,7 @@ const SELECT_FLAGS: Record<string, FlagSpec> = {
   'alpha-s': { type: 'number', help: 'IRD: sample range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   'alpha-p': { type: 'number', help: 'IRD: parameter range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   rounds: { type: 'int', help: 'IRD: round limit (then cut straight to n and k)', min: 1 },
+  columns: { type: 'string', help: COLUMNS_HELP, metavar: 'MAP' },
   workers: { type: 'int', help: 'worker threads for Fisher passes and training (default: one per core on wasm/cpu, 0 on tfjs-node backends)', min: 0, max: 256 },
   backend: BACKEND_FLAG,
   json: { type: 'bool', help: 'stream events as JSON lines on stdout instead of a progress bar' }
@@ -101,6 +109,7 @@ function jobConfig(flags: Flags, backend: string): RunJobConfig {
     maxTrainExamples: flags['max-train'] !== undefined ? Number(flags['max-train']) : null,
     // one wasm/cpu instance uses one core: Fisher passes spread over one worker thread per core
     maskDir: flags.mask as string | undefined,
+    ...(flags.columns !== undefined ? { columns: parseColumns(flags.columns) } : {}),
     workers: flags.workers !== undefined ? Number(flags.workers) : backend === 'wasm' || backend === 'cpu' ? availableParallelism() : 0,
     backend,
     ...(flags['checkpoint-every'] !== undefined ? { checkpointEvery: Number(flags['checkpoint-every']) } : {}),
@@ -116,6 +125,7 @@ const TARGET_FLAGS: Record<string, FlagSpec> = {
   task: { type: 'string', help: `GLUE task (${TASK_NAMES.join(', ')}); a run knows its own`, metavar: 'NAME' },
   'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
   'batch-size': { type: 'int', help: 'examples per batch', default: 32, min: 1, max: 4096 },
+  columns: { type: 'string', help: COLUMNS_HELP, metavar: 'MAP' },
   backend: BACKEND_FLAG
 }
 
@@ -135,17 +145,19 @@ const coreCommands: Record<string, Command> = {
       name: { type: 'string', help: 'a name for the run', metavar: 'TEXT' },
       'checkpoint-every': { type: 'int', help: `save a resumable checkpoint every N training steps (also after each epoch and on Ctrl-C; 0 = epoch ends only; default ${DEFAULT_CHECKPOINT_EVERY})`, min: 0 },
       'checkpoint-minutes': { type: 'number', help: `also save one when this many minutes passed since the last (0 = off; default ${DEFAULT_CHECKPOINT_MINUTES})`, min: 0 },
-      out: { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }
+      runs: RUNS_FLAG,
+      out: { type: 'string', help: 'the older name of --runs', metavar: 'DIR' }
     },
     async run(flags, progress) {
       requireTask(flags.task)
       requireFile('data', flags.data)
       if (flags.dev !== undefined) requireFile('dev', flags.dev)
       requireModelDir(flags.model)
+      const runsDir = runsDirOf(flags)
       const backend = await startBackend(flags, progress)
       let res
       try {
-        res = await runJob(jobConfig(flags, backend), new RunStore(String(flags.out)), jobHooks(progress, Boolean(flags.json)))
+        res = await runJob(jobConfig(flags, backend), new RunStore(runsDir), jobHooks(progress, Boolean(flags.json)))
       } catch (e) {
         if (e instanceof JobInputError) throw new CliError(e.message)
         throw e
@@ -175,7 +187,7 @@ const coreCommands: Record<string, Command> = {
       const backend = await startBackend(flags, progress)
       const cfg = jobConfig(flags, backend)
       const { loaded, tokenizer } = openModelFolder(cfg.modelDir, task, cfg.seed)
-      const data = await loadTaskData(dataFile, task, 'train')
+      const data = await loadTaskData(dataFile, task, 'train', undefined, parseColumns(flags.columns))
       const examples = trainSubset(data.examples, cfg)
       checkSelectionInputs(cfg, loaded.config, examples.length)
       const model = BertForSequenceClassification.fromState(loaded.config, loaded.state)
@@ -256,9 +268,10 @@ const coreCommands: Record<string, Command> = {
     summary: 'list saved runs (newest first)',
     flags: { runs: RUNS_FLAG, json: { type: 'bool', help: 'JSON output' } },
     async run(flags) {
-      const runs = new RunStore(String(flags.runs)).list()
+      const runsDir = runsDirOf(flags)
+      const runs = new RunStore(runsDir).list()
       if (flags.json) process.stdout.write(JSON.stringify(runs, null, 2) + '\n')
-      else if (!runs.length) process.stderr.write(`no runs in ${resolve(String(flags.runs))}\n`)
+      else if (!runs.length) process.stderr.write(`no runs in ${runsDir}\n`)
       else process.stdout.write(renderTable(runsTable(runs), 'markdown'))
       return 0
     }
@@ -275,10 +288,11 @@ const coreCommands: Record<string, Command> = {
       out: { type: 'string', help: 'write the table to this file (atomically) instead of stdout', metavar: 'FILE' }
     },
     async run(flags) {
-      let runs = new RunStore(String(flags.runs)).list()
+      const runsDir = runsDirOf(flags)
+      let runs = new RunStore(runsDir).list()
       if (flags.task) runs = runs.filter((r) => r.task === flags.task)
       if (flags.method) runs = runs.filter((r) => r.method === flags.method)
-      if (!runs.length) throw new CliError(`no runs to compare in ${resolve(String(flags.runs))}${flags.task || flags.method ? ' with those filters' : ''}`)
+      if (!runs.length) throw new CliError(`no runs to compare in ${runsDir}${flags.task || flags.method ? ' with those filters' : ''}`)
       const text = renderTable(flags.glue ? gluePivot(runs) : runsTable(runs), flags.format as TableFormat)
       if (flags.out) writeFileAtomic(String(flags.out), text)
       else process.stdout.write(text)
@@ -342,8 +356,8 @@ const coreCommands: Record<string, Command> = {
         if (target.freshHead) progress.log(`warning: ${target.label} has no ${getTask(task).numLabels}-output classifier; a fresh one was initialised, so these predictions are untrained`)
         const devFile = (flags.dev as string | undefined) ?? target.devFile
         if (!devFile) throw new CliError(`${target.label} has no dev file recorded: pass --dev FILE`, 2)
-        const dev = await loadTaskData(requireFile('dev', devFile), task, 'dev')
-        if (!dev.hasLabels) throw new CliError(`${devFile} has no labels: use \`ird-studio predict\` for unlabelled data`)
+        const dev = await loadTaskData(requireFile('dev', devFile), task, 'dev', undefined, parseColumns(flags.columns))
+        if (!dev.hasLabels) throw new CliError(`${devFile} has no label column (columns: ${describeColumns(dev)}): eval needs labels to score. Use \`ird-studio predict\` for unlabelled data, or name the label column with --columns`)
         const logits = await predictRows(model, tokenizer, dev.examples, flags, progress, 'eval')
         if (!logits) return 130
         const C = model.config.num_labels
@@ -378,7 +392,7 @@ const coreCommands: Record<string, Command> = {
       const { model, tokenizer, task } = openTarget(flags)
       try {
         const spec = getTask(task)
-        const data = await loadTaskData(file, task, 'test')
+        const data = await loadTaskData(file, task, 'test', undefined, parseColumns(flags.columns))
         const logits = await predictRows(model, tokenizer, data.examples, flags, progress, 'predict')
         if (!logits) return 130
         const C = model.config.num_labels
@@ -402,7 +416,7 @@ const commands: Record<string, Command> = { ...coreCommands, ...extraCommands }
 
 function mainUsage(): string {
   const rows = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`)
-  return `ird-studio — Fisher-mask fine-tuning of BERT encoders (FISH, IRD)\n\nusage: ird-studio <command> [options]   (ird-studio <command> --help)\n\n${rows.join('\n')}\n`
+  return `ird-studio — Fisher-mask fine-tuning of BERT encoders (FISH, IRD)\n\nusage: ird-studio <command> [options]   (ird-studio <command> --help)\n\n${rows.join('\n')}\n\nRuns live in ${runsDirOf({})}\n(--runs DIR on any command, else $IRD_RUNS_DIR, else the desktop app's folder: the CLI, \`serve\` and the app share it).\n`
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -7,7 +7,7 @@
  * model inspection, run estimate/start/stop, mask overlap), `engine:status` / `engine:log` events, the run
  * events (src/engine/host/run-calls.ts), and a clean exit (code 0) on a `shutdown` message or when the
  * parent goes away (a live run is cancelled first and records itself as cancelled).
- * Runs are written to $IRD_RUNS_DIR (the host sets it; default ./runs, as the CLI).
+ * Runs are written to $IRD_RUNS_DIR (the host sets it; default the app's runs folder, as the CLI).
  * Must not: import electron (it also runs under plain Node), let an error escape (every failure becomes a
  * serialised error or a log event), install a SIGTERM handler (the host's last resort is a kill), or block
  * the message loop with long work: future long jobs (Fisher, training) follow start / progress / done
@@ -32,6 +32,7 @@ import { CodedError, serializeError } from '../shared/errors'
 import { detectCall, previewCall, statsCall, validateCall } from './host/data-calls'
 import { inspectModel } from './host/model-calls'
 import { EngineRuns } from './host/run-calls'
+import { defaultAppDataDir, defaultRunsDir } from './host/paths'
 
 // ---------------------------------------------------------------------------------------------------------
 // Transport: one adapter over Electron's parentPort and Node's fork IPC
@@ -92,7 +93,7 @@ class Engine {
   private shuttingDown = false
   private readonly runs = new EngineRuns(
     (e) => this.transport.send(e),
-    () => process.env.IRD_RUNS_DIR || 'runs',
+    () => defaultRunsDir(defaultAppDataDir()),
     () => this.backend?.name ?? 'none'
   )
 

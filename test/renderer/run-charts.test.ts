@@ -44,7 +44,21 @@ describe('run charts: every chart has a table with the same numbers, and no data
 
   it('log-Fisher histogram keeps zeros and out-of-range counts, and only the bins that hold values', () => {
     const f: FisherChartData = { runId: 'r', method: 'fish', irdRounds: [], histogram: { min: -4, max: 0, width: 1, edges: [-4, -3, -2, -1, 0], counts: [0, 5, 2, 0], zeros: 3, below: 1, above: 0 } }
-    expect(fisherHistogramChart(f).table.rows).toEqual([['F = 0', '3'], ['below 1e-4', '1'], ['[-3.0, -2.0)', '5'], ['[-2.0, -1.0)', '2']])
+    expect(fisherHistogramChart(f).table.rows).toEqual([['F = 0 (not on the log axis)', '3'], ['below 1e-4', '1'], ['[-3.0, -2.0)', '5'], ['[-2.0, -1.0)', '2']])
+  })
+
+  it('log-Fisher histogram never draws F = 0 on the log10 axis (a bar at "0" would read as F = 1): it says the count apart', () => {
+    const f: FisherChartData = { runId: 'r', method: 'fish', irdRounds: [], histogram: { min: -4, max: 2, width: 1, edges: [-4, -3, -2, -1, 0, 1, 2], counts: [0, 5, 2, 0, 4, 0], zeros: 12345, below: 0, above: 0 } }
+    const spec = fisherHistogramChart(f)
+    const opt = spec.option as { xAxis: { data: string[] }; series: Array<{ data: number[] }>; title?: { text: string } }
+    // the bins' own starts only: no category for the zeros, and the drawn counts are the positive entries
+    expect(opt.xAxis.data).toEqual(['-3.0', '-2.0', '-1.0', '0.0'])
+    expect(opt.series[0].data).toEqual([5, 2, 0, 4])
+    expect(opt.series[0].data).not.toContain(12345)
+    expect(opt.title?.text).toBe('12,345 entries have F = 0 (not drawn: log₁₀ 0 is undefined)')
+    expect(spec.summary).toBe('Histogram of log10 Fisher over 11 parameter entries with F > 0; 12,345 entries have F = 0 (not drawn: log₁₀ 0 is undefined)')
+    const none = fisherHistogramChart({ ...f, histogram: { ...f.histogram!, zeros: 0 } }).option as { title?: unknown }
+    expect(none.title).toBeUndefined()
   })
 
   it('IRD trajectory: |S| and |P| per round from the rounds', () => {

@@ -3,7 +3,8 @@
  * `ird-studio import-run BUNDLE.zip`: thin wrappers over src/engine/export, which the app calls too.
  * Must not: hold export logic, or print anything but one result line (stdout) and errors.
  */
-import { resolve } from 'node:path'
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { TASK_NAMES } from '../../engine/data'
 import {
   exportBundle,
@@ -16,6 +17,7 @@ import {
   formatFromFileName,
   EXPORT_KINDS,
   importRunBundle,
+  resolveExportPath,
   type ExportKind,
   type SubmissionTask
 } from '../../engine/export'
@@ -23,7 +25,7 @@ import { SAVE_DTYPES, type SaveDtype } from '../../engine/io/model-folder'
 import type { TableFormat } from '../../engine/runs/compare'
 import { RunStore, RunStoreError } from '../../engine/runs/store'
 import { UsageError, type Flags } from '../args'
-import { BACKEND_FLAG, RUNS_FLAG, type CommandTable } from '../command'
+import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
 import { CliError } from '../common'
 import { isCancelRequested, startBackend } from '../job-support'
 import type { Progress } from '../progress'
@@ -73,9 +75,59 @@ async function asCliError<T>(f: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Create the missing parent folders of an export's output (so `--out a/b/c.zip` works in a fresh folder),
+ * after the path was checked against --within. Returns the folders it made, outermost first, so a
+ * failed export can take them away again.
+ */
+function makeParents(out: string, within: string | undefined): string[] {
+  const target = asCliErrorSync(() => resolveExportPath(out, within))
+  const made: string[] = []
+  for (let d = dirname(target); !existsSync(d); d = dirname(d)) made.unshift(d)
+  if (made.length) {
+    try {
+      mkdirSync(made[made.length - 1], { recursive: true })
+    } catch (e) {
+      removeEmpty(made)
+      throw new CliError(`cannot create the folder ${made[made.length - 1]} for --out ${out}: ${(e as Error).message}`)
+    }
+  }
+  return made
+}
+
+function removeEmpty(dirs: string[]): void {
+  for (const d of [...dirs].reverse()) {
+    try {
+      rmdirSync(d)
+    } catch {
+      // not empty or already gone: leave it
+    }
+  }
+}
+
+function asCliErrorSync<T>(f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    throw new CliError((e as Error).message)
+  }
+}
+
 async function runExport(kind: Kind, flags: Flags, progress: Progress): Promise<number> {
-  const store = new RunStore(String(flags.runs))
-  const common = { within: flags.within as string | undefined, overwrite: Boolean(flags.overwrite) }
+  const made = typeof flags.out === 'string' && flags.out ? makeParents(flags.out, flags.within as string | undefined) : []
+  try {
+    const code = await runExportKind(kind, flags, progress)
+    if (code !== 0) removeEmpty(made)
+    return code
+  } catch (e) {
+    removeEmpty(made)
+    throw e
+  }
+}
+
+async function runExportKind(kind: Kind, flags: Flags, progress: Progress): Promise<number> {
+  const store = new RunStore(runsDirOf(flags))
+  const common = { within: flags.within as string | undefined, overwrite: Boolean(flags.overwrite || flags.force) }
   const say = (s: string) => process.stdout.write(s + '\n')
   switch (kind) {
     case 'hf-model': {
@@ -155,9 +207,10 @@ export const exportCommands: CommandTable = {
     flags: {
       run: { type: 'string', help: 'the run (id or unique prefix); glue-submission and table take several, comma-separated', metavar: 'ID' },
       runs: RUNS_FLAG,
-      out: { type: 'string', help: 'output file or folder (never overwritten unless --overwrite)', metavar: 'PATH' },
+      out: { type: 'string', help: 'output file or folder; missing parent folders are created; never overwritten unless --overwrite/--force', metavar: 'PATH' },
       within: { type: 'string', help: 'refuse an --out that is not inside this folder', metavar: 'DIR' },
-      overwrite: { type: 'bool', help: 'replace an existing output' },
+      overwrite: { type: 'bool', help: 'replace an existing output (a file, or a non-empty folder)' },
+      force: { type: 'bool', help: 'the same as --overwrite' },
       'shard-size': { type: 'string', help: 'hf-model: shard the weights above this size (e.g. 500MB; default 2GB)', metavar: 'SIZE' },
       dtype: { type: 'string', help: 'hf-model: storage dtype', default: 'F32', choices: ['F32', 'F16', 'BF16', 'f32', 'f16', 'bf16'] },
       format: { type: 'string', help: 'table: format (default from the --out extension)', choices: ['csv', 'markdown', 'latex'] },
@@ -189,7 +242,7 @@ export const exportCommands: CommandTable = {
     },
     async run(flags, _progress, positional) {
       if (positional.length !== 1) throw new CliError('import-run needs exactly one argument: the bundle .zip', 2)
-      const store = new RunStore(String(flags.runs))
+      const store = new RunStore(runsDirOf(flags))
       const r = await asCliError(() => importRunBundle(store, positional[0], { as: flags.as as string | undefined }))
       process.stdout.write(
         `imported run ${r.id}${r.renamed ? ` (the id ${r.originalId} was taken)` : ''} into ${r.dir}` +

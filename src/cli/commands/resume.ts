@@ -8,7 +8,7 @@ import { JobInputError, resumeJob } from '../../engine/jobs/run-job'
 import { checkpointInfo } from '../../engine/jobs/checkpoint'
 import { RunStore } from '../../engine/runs/store'
 import { getTask, type TaskName } from '../../engine/data'
-import { BACKEND_FLAG, RUNS_FLAG, type CommandTable } from '../command'
+import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
 import { CliError } from '../common'
 import { jobHooks, startBackend } from '../job-support'
 
@@ -29,7 +29,7 @@ export const resumeCommands: CommandTable = {
         flags.run = positional[0]
       }
       if (typeof flags.run !== 'string' || !flags.run) throw new CliError('give the run to resume: ird-studio resume <run-id> (see `ird-studio list`)', 2)
-      const store = new RunStore(String(flags.runs))
+      const store = new RunStore(runsDirOf(flags))
       const run = store.open(flags.run)
       const status = store.status(run.id)
       if (status?.status === 'completed') throw new CliError(`run ${run.id} is already completed: nothing to resume`)

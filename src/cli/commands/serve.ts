@@ -14,7 +14,7 @@ const serve: Command = {
   summary: 'serve the interface to a browser on 127.0.0.1 (URL with a one-time token)',
   flags: {
     port: { type: 'int', help: 'port on 127.0.0.1 (0 = any free port)', default: 0, min: 0, max: 65535 },
-    runs: { type: 'string', help: 'runs directory (default: $IRD_RUNS_DIR, else <data>/runs, shared with the desktop app)', metavar: 'DIR' },
+    runs: { type: 'string', help: 'runs folder (default: $IRD_RUNS_DIR, else <data>/runs, shared with the desktop app and the CLI)', metavar: 'DIR' },
     data: { type: 'string', help: 'app data folder: dataset and model registries, uploads (default: $IRD_DATA_DIR, else the desktop app\'s)', metavar: 'DIR' },
     renderer: { type: 'string', help: 'the built interface (default: out/renderer; `npm run build` makes it)', metavar: 'DIR' },
     backend: { type: 'string', help: 'TensorFlow.js backend of the engine', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }

@@ -5,18 +5,18 @@
  * Must not: hold study logic (src/engine/study) or print results to stderr (stdout carries the table).
  */
 import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { describeBackend, currentBackend } from '../../engine/backend'
 import { runJob, JobInputError } from '../../engine/jobs/run-job'
 import { demoDataDir, demoModelDir } from '../../engine/resources'
-import { defaultAppDataDir, defaultRunsDir } from '../../engine/host/paths'
 import { renderTable, runsTable } from '../../engine/runs/compare'
 import { RunStore } from '../../engine/runs/store'
 import { expandCells, loadStudyConfig, settingsFor, StudyConfigError, type StudyConfig } from '../../engine/study/config'
 import { buildReport, collectResults, writeReport, type ReportMeta } from '../../engine/study/report'
 import { readState, runStudy, type CellRunner, type StudySummary } from '../../engine/study/run'
-import { BACKEND_FLAG, type CommandTable } from '../command'
+import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
 import { CliError } from '../common'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
@@ -108,6 +108,17 @@ function writeStudyReport(cfg: StudyConfig, store: RunStore, modelDir: string, r
   return writeReport(report, meta, reportFile)
 }
 
+/**
+ * A study's runs folder: --runs, else $IRD_RUNS_DIR, else the app's (where `list`, `serve` and the app
+ * look). Studies made before that default kept their runs in <outDir>/runs: such a folder goes on being
+ * used, so their finished cells are not run again.
+ */
+function studyRunsDir(cfg: StudyConfig, flags: Flags): string {
+  const legacy = join(cfg.outDir, 'runs')
+  if (flags.runs === undefined && !process.env.IRD_RUNS_DIR && existsSync(legacy) && readdirSync(legacy).length) return legacy
+  return runsDirOf(flags)
+}
+
 export const studyCommands: CommandTable = {
   study: {
     summary: 'run a grid of runs (tasks × methods × budgets × seeds) from a config file, resumably, and write a report',
@@ -117,6 +128,7 @@ export const studyCommands: CommandTable = {
       only: { type: 'string', help: 'run only cells whose key contains this text (e.g. "sst2/ird")', metavar: 'TEXT' },
       'report-only': { type: 'bool', help: 'do not run cells; rebuild the report from what is done' },
       list: { type: 'bool', help: 'list the cells and whether each is done, then exit' },
+      runs: { ...RUNS_FLAG, help: `${RUNS_FLAG.help}; a study that already keeps its runs in <outDir>/runs goes on using that folder unless --runs or $IRD_RUNS_DIR is given` },
       backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'stream events as JSON lines on stdout' }
     },
@@ -135,7 +147,7 @@ export const studyCommands: CommandTable = {
         return 0
       }
       const modelDir = resolveModel(cfg.model)
-      const store = new RunStore(join(cfg.outDir, 'runs'))
+      const store = new RunStore(studyRunsDir(cfg, flags))
       const reportFile = resolve(String(flags.report ?? join(cfg.outDir, 'results.md')))
       let backendText = 'not started (report only)'
       if (!flags['report-only']) {
@@ -163,7 +175,7 @@ export const studyCommands: CommandTable = {
   demo: {
     summary: 'the demonstration: IRD, FISH, random, BitFit and full fine-tuning on bundled SST-2 data with the demo model, then the comparison',
     flags: {
-      runs: { type: 'string', help: 'runs directory (default: the app\'s, $IRD_RUNS_DIR or <app data>/runs, so `npm run serve` and the desktop app show the runs)', metavar: 'DIR' },
+      runs: RUNS_FLAG,
       'max-train': { type: 'int', help: 'training examples (seeded subset of the bundled 4,000)', default: 2000, min: 16 },
       samples: { type: 'int', help: 'Fisher sample budget n', default: 512, min: 1 },
       // 2 %, not FISH's usual 0.5 %: on the small demo encoder 0.5 % masks learn nothing from 2,000 examples
@@ -179,7 +191,7 @@ export const studyCommands: CommandTable = {
       const modelDir = resolveModel('demo')
       const dataDir = demoDataDir()
       if (!dataDir) throw new CliError('the bundled demo data (resources/data/sst2-demo) is not in this build')
-      const runsDir = flags.runs ? resolve(String(flags.runs)) : defaultRunsDir(defaultAppDataDir())
+      const runsDir = runsDirOf(flags)
       const cfg: StudyConfig = {
         name: 'demo',
         model: modelDir,

@@ -3,7 +3,7 @@
  * Owns: nothing but re-exports. Must not: grow logic.
  */
 export type { ColumnMapping, ColumnRef, DataFormat, Dataset, Example, Field, Problem, ProblemCode, Severity, Split, TaskName } from './types'
-export { TASKS, TASK_NAMES, getTask, isTaskName, matchTask, splitFromFileName, type DetectedTask, type GlueFileLayout, type TaskSpec } from './tasks'
+export { GLUE_CLASS_NAMES, TASKS, TASK_NAMES, getTask, isTaskName, matchTask, splitFromFileName, type DetectedTask, type GlueFileLayout, type TaskSpec } from './tasks'
 export {
   DatasetError, formatProblem, glueFilePath, glueLoadOptions, loadDataset, loadGlueFile, loadGlueFileWithReport, loadGlueSplit,
   loadWithReport, readDatasetBytes, type FileLayout, type LoadOptions, type LoadReport

@@ -136,6 +136,19 @@ export const TASKS: Record<TaskName, TaskSpec> = {
 
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[]
 
+/**
+ * Readable names of the classes of the GLUE tasks whose files write them as 0/1, index order as in the
+ * files (and in the datasets library's GLUE builder): what an exported checkpoint's id2label says.
+ * Tasks whose files name their classes (RTE, QNLI, MNLI) use those names as they are.
+ */
+export const GLUE_CLASS_NAMES: Partial<Record<TaskName, string[]>> = {
+  cola: ['unacceptable', 'acceptable'],
+  sst2: ['negative', 'positive'],
+  mrpc: ['not_equivalent', 'equivalent'],
+  qqp: ['not_duplicate', 'duplicate'],
+  wnli: ['not_entailment', 'entailment']
+}
+
 export function isTaskName(s: string): s is TaskName {
   return Object.prototype.hasOwnProperty.call(TASKS, s)
 }

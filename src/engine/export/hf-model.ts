@@ -7,10 +7,10 @@
  * Owns: turning a run (base model + sparse delta) into that folder, with the task's label names.
  * Must not: change the run, or write anywhere but the chosen folder (atomically, via saveModelFolder).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { getTask } from '../data'
+import { getTask, GLUE_CLASS_NAMES } from '../data'
 import { DEFAULT_SHARD_BYTES, saveModelFolder, type SaveDtype, type SaveResult } from '../io/model-folder'
 import type { BertConfig } from '../model/config'
 import { loadRunModel } from '../runs/run-model'
@@ -35,18 +35,26 @@ export interface HfExportResult extends SaveResult {
   labels: string[] | null
 }
 
-/** config with the task's label names (id2label/label2id), as transformers writes them. */
-export function withTaskLabels(config: BertConfig, task: string, runId: string): BertConfig {
+/**
+ * config with the classes' names (id2label/label2id), as transformers writes them: the GLUE task's
+ * readable names (SST-2 negative/positive, MNLI contradiction/entailment/neutral in the data's index
+ * order), the label values found in the training data when they are not the task's, and a regression
+ * head (num_labels 1, problem_type regression) for STS-B.
+ */
+export function withTaskLabels(config: BertConfig, task: string, runId: string, dataLabelNames?: string[]): BertConfig {
   const spec = getTask(task)
   const extra: Record<string, unknown> = { ...config.extra }
   delete extra.problem_type
   if (spec.isRegression) {
     extra.id2label = { 0: 'LABEL_0' }
     extra.label2id = { LABEL_0: 0 }
+    extra.problem_type = 'regression'
   } else {
-    const names = spec.labelNames ?? Array.from({ length: spec.numLabels }, (_, i) => `LABEL_${i}`)
-    // GLUE's binary tasks name their classes "0"/"1"; transformers' own default names read better there.
-    const labels = names.every((n, i) => n === String(i)) ? names.map((n) => `LABEL_${n}`) : names
+    const raw = dataLabelNames ?? spec.labelNames ?? Array.from({ length: spec.numLabels }, (_, i) => `LABEL_${i}`)
+    const isTasks = spec.labelNames !== undefined && raw.length === spec.labelNames.length && raw.every((n, i) => n === spec.labelNames![i])
+    const labels = isTasks ? (GLUE_CLASS_NAMES[spec.name] ?? raw) : raw
+    if (labels.length !== config.num_labels) throw new Error(`run ${runId}: ${labels.length} class names (${labels.join(', ')}) for a ${config.num_labels}-output classifier`)
+    if (new Set(labels).size !== labels.length) throw new Error(`run ${runId}: the class names ${labels.join(', ')} repeat, so label2id would lose one`)
     extra.id2label = Object.fromEntries(labels.map((n, i) => [String(i), n]))
     extra.label2id = Object.fromEntries(labels.map((n, i) => [n, i]))
     extra.problem_type = 'single_label_classification'
@@ -56,12 +64,22 @@ export function withTaskLabels(config: BertConfig, task: string, runId: string):
   return { ...config, extra }
 }
 
+/** The class names a run recorded (results.json labelNames), if any. */
+function runLabelNames(runDir: string): string[] | undefined {
+  try {
+    const r = JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as { labelNames?: unknown }
+    return Array.isArray(r.labelNames) && r.labelNames.every((n) => typeof n === 'string') ? (r.labelNames as string[]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Write the fine-tuned model of run `runId` to the folder `out`. Needs no backend (pure host math). */
 export function exportHfModel(store: RunStore, runId: string, out: string, opts: HfExportOptions = {}): HfExportResult {
   const target = resolveExportPath(out, opts.within)
   const run = store.open(runId)
   const rm = loadRunModel(run)
-  const config = withTaskLabels(rm.config, rm.task, run.id)
+  const config = withTaskLabels(rm.config, rm.task, run.id, runLabelNames(run.dir))
   // Regenerated from the base model's tokenizer, so vocab.txt and tokenizer_config.json are always there.
   const vocab = mkdtempSync(join(tmpdir(), 'ird-hf-tok-'))
   try {

@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs'
 import { freemem, totalmem } from 'node:os'
 import { resolve } from 'node:path'
-import type { Dataset, Example, TaskName } from '../data'
+import type { ColumnMapping, Dataset, Example, TaskName } from '../data'
 import { getTask } from '../data'
 import { constantWarning, predictionShape, type PredictionShape } from '../metrics/constant'
 import { loadModelFolder, type LoadedModel } from '../io/model-folder'
@@ -64,6 +64,8 @@ export interface RunJobConfig {
   workers: number
   /** Train with a saved mask (a folder with mask.safetensors + mask.json) instead of selecting one. */
   maskDir?: string
+  /** Which columns of the data files hold what (the CLI's --columns); unset = read from the header. */
+  columns?: ColumnMapping
   backend: string
   /** Save a training checkpoint every N optimizer steps (also after each epoch and on cancel); 0 = epoch ends only. Default DEFAULT_CHECKPOINT_EVERY. */
   checkpointEvery?: number
@@ -78,7 +80,7 @@ export type JobEvent = { phase: string; done?: number; total?: number; message?:
 
 export interface JobHooks {
   /** Loads data files (the CLI passes its loader that turns problems into messages). */
-  loadData(file: string, task: TaskName, split: 'train' | 'dev', labelNames?: string[]): Promise<Dataset>
+  loadData(file: string, task: TaskName, split: 'train' | 'dev', labelNames?: string[], columns?: ColumnMapping): Promise<Dataset>
   onEvent?(e: JobEvent): void
   shouldCancel?(): boolean
 }
@@ -200,9 +202,9 @@ async function prepare(cfg: RunJobConfig, hooks: JobHooks): Promise<Prepared> {
   const emit = (e: JobEvent) => hooks.onEvent?.(e)
   emit({ phase: 'load', message: 'reading model and data' })
   const { loaded, tokenizer } = openModelFolder(cfg.modelDir, cfg.task, cfg.seed)
-  const trainSet = await hooks.loadData(cfg.trainFile, cfg.task, 'train')
+  const trainSet = await hooks.loadData(cfg.trainFile, cfg.task, 'train', undefined, cfg.columns)
   if (!trainSet.hasLabels) throw new JobInputError(`${cfg.trainFile} has no labels: training data needs them`)
-  const devSet = cfg.devFile ? await hooks.loadData(cfg.devFile, cfg.task, 'dev', trainSet.labelNames) : undefined
+  const devSet = cfg.devFile ? await hooks.loadData(cfg.devFile, cfg.task, 'dev', trainSet.labelNames, cfg.columns) : undefined
   if (devSet && !devSet.hasLabels) throw new JobInputError(`${cfg.devFile} has no labels: evaluation data needs them`)
   const examples = trainSubset(trainSet.examples, cfg)
   checkSelectionInputs(cfg, loaded.config, examples.length)
@@ -422,6 +424,8 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
     run.writeJson('results.json', {
       task: cfg.task,
       method: cfg.method,
+      // class index i is labelNames[i]: what the head's logits mean (exports name the classes by it)
+      ...(trainSet.labelNames ? { labelNames: trainSet.labelNames } : {}),
       final: result.final ? final : null,
       best,
       epochs: result.epochs.map((e) => ({ ...e, eval: e.eval ? { ...e.eval, predictions: undefined } : null })),

@@ -114,13 +114,19 @@ export function fisherLayerChart(f: FisherChartData | null): ChartSpec {
   }
 }
 
+/**
+ * The log10-Fisher histogram. Entries with F = 0 have no log10, so they are never drawn on the log10 F
+ * axis (a bar there at "0" reads as F = 1): the chart says how many there are in a note above the bars,
+ * the table lists them in a row of their own, and the summary counts them apart.
+ */
 export function fisherHistogramChart(f: FisherChartData | null): ChartSpec {
   const h = f?.histogram
   const rows: string[][] = []
   const cats: string[] = []
   const counts: number[] = []
+  const zeros = h?.zeros ?? 0
   if (h) {
-    if (h.zeros) { cats.push('0'); counts.push(h.zeros); rows.push(['F = 0', int(h.zeros)]) }
+    if (zeros) rows.push(['F = 0 (not on the log axis)', int(zeros)])
     if (h.below) { cats.push(`<1e${h.min}`); counts.push(h.below); rows.push([`below 1e${h.min}`, int(h.below)]) }
     // Only the range that holds values, so the bars are readable.
     const first = h.counts.findIndex((c) => c > 0)
@@ -132,16 +138,19 @@ export function fisherHistogramChart(f: FisherChartData | null): ChartSpec {
     }
     if (h.above) { cats.push(`≥1e${h.max}`); counts.push(h.above); rows.push([`at least 1e${h.max}`, int(h.above)]) }
   }
+  const drawn = counts.reduce((a, b) => a + b, 0)
+  const zeroNote = zeros ? `${int(zeros)} ${zeros === 1 ? 'entry has' : 'entries have'} F = 0 (not drawn: log₁₀ 0 is undefined)` : ''
   return {
     option: {
-      grid,
+      grid: zeros ? { ...grid, top: 48 } : grid,
+      ...(zeros ? { title: { text: zeroNote, right: 16, top: 4, textStyle: { fontSize: 12, fontWeight: 'normal' as const, color: '#555' } } } : {}),
       tooltip: { trigger: 'axis' },
       xAxis: { type: 'category', data: cats, ...axisName('log₁₀ F (bin start)') },
       yAxis: { type: 'log', name: 'entries', logBase: 10, min: 1 },
       series: [{ type: 'bar', data: counts, barCategoryGap: '5%' }]
     },
     table: { header: ['log10 F', 'parameter entries'], rows },
-    summary: h ? `Histogram of log10 Fisher over ${int(counts.reduce((a, b) => a + b, 0))} parameter entries` : 'No Fisher statistics yet'
+    summary: h ? `Histogram of log10 Fisher over ${int(drawn)} parameter entries with F > 0${zeros ? `; ${zeroNote}` : ''}` : 'No Fisher statistics yet'
   }
 }
 
