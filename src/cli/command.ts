@@ -23,12 +23,13 @@ export const RUNS_HELP = 'runs folder (default: $IRD_RUNS_DIR, else the desktop 
 export const RUNS_FLAG: FlagSpec = { type: 'string', help: RUNS_HELP, metavar: 'DIR' }
 
 /**
- * The runs folder of a command: --runs, else (run only) its older alias --out, else $IRD_RUNS_DIR, else
+ * The runs folder of a command: --runs, else (`run` only: outIsRunsAlias) its older alias --out, else $IRD_RUNS_DIR, else
  * the app's runs folder — one place for the CLI, `serve` and the desktop app.
  */
-export function runsDirOf(flags: Flags, env: NodeJS.ProcessEnv = process.env): string {
+export function runsDirOf(flags: Flags, opts: { outIsRunsAlias?: boolean; env?: NodeJS.ProcessEnv } = {}): string {
+  const env = opts.env ?? process.env
   const runs = typeof flags.runs === 'string' && flags.runs ? flags.runs : undefined
-  const out = typeof flags.out === 'string' && flags.out ? flags.out : undefined
+  const out = opts.outIsRunsAlias && typeof flags.out === 'string' && flags.out ? flags.out : undefined
   if (runs && out && resolve(runs) !== resolve(out)) throw new UsageError(`--runs ${runs} and --out ${out} name two runs folders: give one (--out is the older name of --runs)`)
   const dir = runs ?? out
   return dir ? resolve(dir) : defaultRunsDir(defaultAppDataDir(env), env)

@@ -153,7 +153,7 @@ const coreCommands: Record<string, Command> = {
       requireFile('data', flags.data)
       if (flags.dev !== undefined) requireFile('dev', flags.dev)
       requireModelDir(flags.model)
-      const runsDir = runsDirOf(flags)
+      const runsDir = runsDirOf(flags, { outIsRunsAlias: true })
       const backend = await startBackend(flags, progress)
       let res
       try {

@@ -19,6 +19,15 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hf_load_check import read_safetensors  # noqa: E402
 
+# transformers.pipelines imports every tokenizer module, and the XLM/FSMT ones import sacremoses, which
+# Debian does not package; nothing here uses them, so an empty stand-in module lets the import finish.
+if 'sacremoses' not in sys.modules:
+    try:
+        import sacremoses  # noqa: F401
+    except ImportError:
+        import types
+        sys.modules['sacremoses'] = types.ModuleType('sacremoses')
+
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer, pipeline  # noqa: E402
 
 
@@ -45,7 +54,13 @@ def main():
         sys.exit(1)
     model.eval()
     tok = BertTokenizer(os.path.join(folder, 'vocab.txt'), do_lower_case=json.load(open(os.path.join(folder, 'tokenizer_config.json'))).get('do_lower_case', True))
-    clf = pipeline('text-classification', model=model, tokenizer=tok)
+    # "text-classification" in current transformers; 4.4 registers the same TextClassificationPipeline
+    # under its older name "sentiment-analysis" only.
+    try:
+        clf = pipeline('text-classification', model=model, tokenizer=tok)
+    except KeyError:
+        clf = pipeline('sentiment-analysis', model=model, tokenizer=tok)
+    print(type(clf).__name__, file=sys.stderr)
     out = clf(texts)
     print(json.dumps({'ok': True, 'id2label': config.id2label, 'label2id': config.label2id, 'num_labels': config.num_labels,
                       'problem_type': getattr(config, 'problem_type', None), 'labels': [o['label'] for o in out]}))
