@@ -46,6 +46,9 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>, comma
       name = name.slice(0, eq)
     }
     const spec = specs[name]
+    if (spec && Object.prototype.hasOwnProperty.call(flags, name)) {
+      throw new UsageError(`--${name} is given twice (${formatValue(flags[name])} and ${value ?? (spec.type === 'bool' ? 'again' : argv[i + 1] ?? 'again')}): give it once`)
+    }
     if (!spec) {
       const close = Object.keys(specs).filter((k) => k.startsWith(name.slice(0, 3)))
       throw new UsageError(`unknown option --${name} for "${command}"${close.length ? ` (did you mean ${close.map((c) => `--${c}`).join(', ')}?)` : ''}; see \`ird-studio ${command} --help\``)
@@ -65,6 +68,10 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>, comma
   return { flags, positional }
 }
 
+function formatValue(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v)
+}
+
 function convert(name: string, raw: string, spec: FlagSpec): string | number {
   if (spec.type === 'string') {
     if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}, got "${raw}"`)
@@ -74,6 +81,8 @@ function convert(name: string, raw: string, spec: FlagSpec): string | number {
   const range = [spec.gt !== undefined ? `> ${spec.gt}` : '', spec.min !== undefined ? `≥ ${spec.min}` : '', spec.max !== undefined ? `≤ ${spec.max}` : ''].filter(Boolean).join(' and ')
   const what = `${spec.type === 'int' ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`
   if (raw.trim() === '' || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v))) throw new UsageError(`--${name} expects ${what}, got "${raw}"`)
+  // 99999999999999999999 parses as 1e20: not a safe integer, and not what was typed
+  if (spec.type === 'int' && !Number.isSafeInteger(v)) throw new UsageError(`--${name} expects ${what}, got ${raw}, which is beyond the largest exact integer (${Number.MAX_SAFE_INTEGER})`)
   if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max) || (spec.gt !== undefined && v <= spec.gt)) {
     throw new UsageError(`--${name} expects ${what}, got ${raw}`)
   }

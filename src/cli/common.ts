@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
-import { DatasetError, detectTask, getTask, isTaskName, loadDataset, loadGlueFile, TASK_NAMES, type ColumnMapping, type Dataset, type Split, type TaskName } from '../engine/data'
+import { DatasetError, detectTask, getTask, glueLayoutByContent, isTaskName, loadDataset, TASK_NAMES, type ColumnMapping, type Dataset, type Split, type TaskName } from '../engine/data'
 import type { LoadedModel } from '../engine/io/model-folder'
 import { openModelFolder } from '../engine/jobs/run-job'
 import { BertForSequenceClassification } from '../engine/model/bert'
@@ -74,12 +74,8 @@ export async function loadTaskData(file: string, task: TaskName, role: Split, la
         `${file} looks like ${getTask(detected.task).displayName} data (${detected.reason}), not ${getTask(task).displayName}: pass --task ${detected.task}, or give a ${getTask(task).displayName} file`
       )
     }
-    if (detected && detected.task === task && detected.confidence >= 0.5) {
-      // detectTask says "test" exactly when the header has no label column; a labelled file whose name
-      // says nothing (data.tsv, val.tsv, mine.tsv) gets the labelled layout of the role it is used for.
-      const layout: Split = detected.split === 'test' ? 'test' : (detected.split ?? (role === 'test' ? 'dev' : role))
-      return await loadGlueFile(file, task, layout, labelNames ? { labelNames } : {})
-    }
+    const glue = await glueLayoutByContent(file, task, role)
+    if (glue) return await loadDataset(file, { ...glue, ...(labelNames ? { labelNames } : {}) })
     return await loadDataset(file, { task, labelNames })
   } catch (e) {
     if (e instanceof CliError) throw e

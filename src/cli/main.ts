@@ -66,7 +66,7 @@ const SELECT_FLAGS: Record<string, FlagSpec> = {
   method: { type: 'string', help: 'selection method', default: 'ird', choices: SELECTION_METHODS },
   samples: { type: 'int', help: `sample budget n (Fisher samples; default ${DEFAULT_N_SAMPLES}, capped at the data size unless given)`, min: 1 },
   'keep-ratio': { type: 'number', help: 'parameter budget: share of all parameters kept (k = floor(total × r) − head)', default: DEFAULT_KEEP_RATIO, gt: 0, max: 1 },
-  seed: { type: 'int', help: 'random seed', default: 0, min: 0 },
+  seed: { type: 'int', help: 'random seed', default: 0, min: 0, max: 4294967295 },
   'max-length': { type: 'int', help: 'maximum tokens per example', default: 128, min: 8, max: 4096 },
   'max-train': { type: 'int', help: 'use at most N training examples (seeded subset)', min: 1 },
   'fisher-variant': { type: 'string', help: 'empirical Fisher with the true label, or expected over the model\'s distribution', default: 'label', choices: ['label', 'expect'] },
@@ -75,7 +75,7 @@ const SELECT_FLAGS: Record<string, FlagSpec> = {
   'pool-factor': { type: 'number', help: 'IRD: candidate pool = min(|train|, factor × n)', default: 8, min: 1 },
   'alpha-s': { type: 'number', help: 'IRD: sample range shrink factor per round', default: 0.5, gt: 0, max: 1 },
   'alpha-p': { type: 'number', help: 'IRD: parameter range shrink factor per round', default: 0.5, gt: 0, max: 1 },
-  rounds: { type: 'int', help: 'IRD: round limit (then cut straight to n and k)', min: 1 },
+  rounds: { type: 'int', help: 'IRD: round limit (then cut straight to n and k)', min: 1, max: 1000 },
   columns: { type: 'string', help: COLUMNS_HELP, metavar: 'MAP' },
   workers: { type: 'int', help: 'worker threads for Fisher passes and training (default: one per core on wasm/cpu, 0 on tfjs-node backends)', min: 0, max: 256 },
   backend: BACKEND_FLAG,
@@ -135,7 +135,7 @@ const coreCommands: Record<string, Command> = {
     flags: {
       ...SELECT_FLAGS,
       dev: { type: 'string', help: 'dev file for evaluation after each epoch', metavar: 'FILE' },
-      epochs: { type: 'int', help: 'training epochs', default: 7, min: 1 },
+      epochs: { type: 'int', help: 'training epochs', default: 7, min: 1, max: 1000 },
       'batch-size': { type: 'int', help: 'training batch size (default 16, RTE 8)', min: 1, max: 4096 },
       lr: { type: 'number', help: 'peak learning rate', default: 5e-5, gt: 0 },
       'warmup-ratio': { type: 'number', help: 'share of steps for linear warm-up', default: 0, min: 0, max: 1 },
@@ -227,7 +227,7 @@ const coreCommands: Record<string, Command> = {
       intermediate: { type: 'int', help: 'feed-forward size (default 4 × hidden)', min: 1 },
       'max-positions': { type: 'int', help: 'maximum sequence length', default: 512, min: 8, max: 65536 },
       labels: { type: 'int', help: 'classifier outputs (1 = regression)', default: 2, min: 1 },
-      seed: { type: 'int', help: 'random seed', default: 0, min: 0 }
+      seed: { type: 'int', help: 'random seed', default: 0, min: 0, max: 4294967295 }
     },
     async run(flags) {
       if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required', 2)

@@ -182,8 +182,8 @@ export const studyCommands: CommandTable = {
       // (every such run predicts one class; docs/results.md), while at 2 % the Fisher masks learn and a
       // random mask does not, which is what the demo is for.
       'keep-ratio': { type: 'number', help: 'parameter budget (default 2 %: on the demo encoder 0.5 % masks learn nothing from 2,000 examples, see docs/results.md)', default: 0.02, gt: 0, max: 1 },
-      epochs: { type: 'int', help: 'training epochs', default: 3, min: 1 },
-      seed: { type: 'int', help: 'random seed', default: 0, min: 0 },
+      epochs: { type: 'int', help: 'training epochs', default: 3, min: 1, max: 1000 },
+      seed: { type: 'int', help: 'random seed', default: 0, min: 0, max: 4294967295 },
       backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'stream events as JSON lines on stdout' }
     },

@@ -8,7 +8,7 @@ export {
   DatasetError, formatProblem, glueFilePath, glueLoadOptions, loadDataset, loadGlueFile, loadGlueFileWithReport, loadGlueSplit,
   loadWithReport, readDatasetBytes, type FileLayout, type LoadOptions, type LoadReport
 } from './load'
-export { detectTask, detectTaskInBytes, previewFile, PREVIEW_BYTES, type FilePreview } from './preview'
+export { detectTask, detectTaskInBytes, glueLayoutByContent, previewFile, PREVIEW_BYTES, sniffFileFormat, type FilePreview } from './preview'
 export { textKey, validateDataset, type ValidateOptions, type ValidationReport } from './validate'
 export { datasetStats, distribution, histogram, overlap, whitespaceTokens, type DatasetStats, type Distribution, type Histogram, type LabelCount, type LengthOf } from './stats'
 export { checkDataRef, dataRef, sha256Bytes, sha256File, type DataRef } from './sha'

@@ -130,6 +130,17 @@ export function scanBytes(bytes: Uint8Array, file: string, opts: LoadOptions, lo
     if (layout.header) {
       layout.columns = rows[0].fields.map((s) => s.trim())
       scan.headerLine = rows[0].line
+      // Two columns with one name: a mapping by name would silently take the first. Refuse instead.
+      const seen = new Map<string, number>()
+      layout.columns.forEach((c, i) => {
+        if (c === '') return
+        const prev = seen.get(c)
+        if (prev === undefined) seen.set(c, i)
+        else if (prev >= 0) {
+          seen.set(c, -1)
+          log.add({ file, line: rows[0].line, column: c, code: 'duplicate_column', severity: 'error', message: `the header on line ${rows[0].line} names two columns "${c}" (columns ${prev + 1} and ${i + 1}), so a mapping by name cannot tell them apart. Rename one of them.` }, 'file')
+        }
+      })
       scan.rows = rows.slice(1)
       // Problems found before the header was known name columns by index; the header names them better.
       for (const p of log.problems) if (typeof p.column === 'number' && layout.columns[p.column] !== undefined) p.column = layout.columns[p.column]
@@ -215,7 +226,8 @@ function resolveMapping(scan: Scan, mapping: ColumnMapping, log: ProblemLog, tas
         : `${field} is mapped to the column "${ref}", but ${file} has no header row (its first line is data), so columns are numbered 0..${layout.columns.length - 1}. Map ${field} by index, or load with header: true if the first line does name the columns.`
     } else {
       const hint = task ? headerHint(scan, task, field) : ''
-      message = `${field} is mapped to the column "${ref}", which the header on line ${scan.headerLine} does not have. Columns: ${describeColumns(layout.columns, true)}. Map ${field} to one of them.${hint}`
+      const read = layout.format === 'csv' || layout.format === 'tsv' ? ` (read as ${delimiterName(layout.delimiter ?? '\t')}-separated: ${layout.formatReason})` : ''
+      message = `${field} is mapped to the column "${ref}", which the header on line ${scan.headerLine} does not have. Columns: ${describeColumns(layout.columns, true)}${read}. Map ${field} to one of them.${hint}`
     }
     log.add({ file, line: scan.headerLine ?? 1, column: ref, field, code: 'missing_column', severity: 'error', message }, 'file')
   }

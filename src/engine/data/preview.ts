@@ -5,11 +5,11 @@
  * file or decide for the user: everything here is a suggestion with its reason.
  */
 import { open } from 'node:fs/promises'
-import { rowStrings, scanBytes, type FileLayout, type LoadOptions } from './load'
+import { glueLoadOptions, rowStrings, scanBytes, type FileLayout, type LoadOptions } from './load'
 import { ProblemLog } from './problems'
 import { guessLabelType, guessMapping, type LabelGuess } from './sniff'
 import { matchTask, TASKS, type DetectedTask } from './tasks'
-import type { ColumnMapping, Problem, ProblemCode } from './types'
+import type { ColumnMapping, DataFormat, Problem, ProblemCode, Split, TaskName } from './types'
 
 export const PREVIEW_BYTES = 8 << 20
 const DETECT_BYTES = 64 << 10
@@ -65,6 +65,32 @@ export function detectTaskInBytes(bytes: Uint8Array, file: string): DetectedTask
   const scan = scanBytes(bytes, file, { header: false }, new ProblemLog(10))
   if (!scan.text || scan.layout.format === 'jsonl' || scan.rows.length === 0) return null
   return matchTask(scan.rows[0].fields, scan.rows.slice(1, 200).map((r) => r.fields), file)
+}
+
+/** The format and delimiter the loader would pick for a file (from its first bytes and its name). */
+export async function sniffFileFormat(file: string): Promise<{ format: DataFormat; delimiter?: string; reason: string }> {
+  const { bytes } = await readHead(file, DETECT_BYTES)
+  const scan = scanBytes(bytes, file, { header: false }, new ProblemLog(10))
+  return { format: scan.layout.format, delimiter: scan.layout.delimiter, reason: scan.layout.formatReason }
+}
+
+/**
+ * The exact GLUE layout to read `file` with as `task` data, chosen by what the file contains — never by
+ * its name: a recognised GLUE header (tab-separated, as GLUE ships it) with a label column gets the
+ * labelled layout, one without gets the test layout, whatever the file is called. `role` (what the file
+ * is used for) only names the labelled layout when the file name does not say train or dev. Returns
+ * null when the file is not such a GLUE file (another task, a CSV, other columns): read it by its header
+ * names instead (loadDataset with the task maps them by the task's layouts, then guesses, and says so).
+ */
+export async function glueLayoutByContent(file: string, task: TaskName, role?: Split): Promise<LoadOptions | null> {
+  const detected = await detectTask(file).catch(() => null)
+  if (!detected || detected.task !== task || detected.confidence < 0.5) return null
+  // GLUE's exact layouts are tab-separated without quoting; the same columns in a CSV (Python's csv
+  // module, a spreadsheet) are read by their header names with RFC 4180 quoting.
+  if ((await sniffFileFormat(file)).format !== 'tsv') return null
+  // detectTask says "test" exactly when the header has no label column
+  const split: Split = detected.split === 'test' ? 'test' : (detected.split ?? (role === 'dev' ? 'dev' : role === 'test' ? 'dev' : 'train'))
+  return glueLoadOptions(task, split)
 }
 
 /** Which GLUE task a file holds, from its header, its first rows and its path; null if none fits. */

@@ -65,6 +65,10 @@ export function sniffFormat(lines: string[], file: string): FormatGuess {
     return { format: 'jsonl', reason: 'every line starts with "{": JSON Lines' }
   }
   let best = { d: ext === 'csv' ? ',' : '\t', score: -1, mode: 0 }
+  // The extension decides first: a .csv is comma-separated and a .tsv tab-separated whenever that
+  // delimiter splits most lines alike; only otherwise does the content choose.
+  const byExt = ext === 'csv' ? ',' : ext === 'tsv' || ext === 'tab' ? '\t' : undefined
+  let extChoice: { d: string; score: number; mode: number } | undefined
   for (const d of DELIMS) {
     const counts = sample.map((l) => (d === '\t' ? l.split('\t').length - 1 : countOutsideQuotes(l, d)))
     const freq = new Map<number, number>()
@@ -75,14 +79,16 @@ export function sniffFormat(lines: string[], file: string): FormatGuess {
     if (mode === 0) continue
     // Consistency first; the extension breaks ties (a .csv that is really ;-separated still sniffs).
     const score = modeN / sample.length + (ext === 'tsv' && d === '\t' ? 0.05 : 0) + (ext === 'csv' && d === ',' ? 0.05 : 0)
+    if (d === byExt && modeN / sample.length >= 0.5) extChoice = { d, score, mode }
     if (score > best.score) best = { d, score, mode }
   }
+  if (extChoice) best = extChoice
   if (best.score < 0) {
     // One column: a plain text file, one text per line.
     const d = ext === 'csv' ? ',' : '\t'
     return { format: d === '\t' ? 'tsv' : 'csv', delimiter: d, quoting: d === '\t' ? sniffTsvQuoting(sample) : 'rfc4180', reason: 'no delimiter found: one column' }
   }
-  const why = `${delimiterName(best.d)} splits ${Math.round(Math.min(1, best.score) * 100)}% of the sampled lines into ${best.mode + 1} columns`
+  const why = `${extChoice ? `the .${ext} extension, and ` : ''}${delimiterName(best.d)} splits ${Math.round(Math.min(1, best.score) * 100)}% of the sampled lines into ${best.mode + 1} columns`
   if (best.d === '\t') {
     const quoting = sniffTsvQuoting(sample)
     return { format: 'tsv', delimiter: '\t', quoting, reason: `${why}${quoting === 'none' ? '; quotes are read as text' : '; fields are quoted CSV-style'}` }

@@ -46,6 +46,7 @@ export interface ColumnMapping {
 export type ProblemCode =
   | 'column_count'
   | 'missing_column'
+  | 'duplicate_column'
   | 'empty_text'
   | 'bad_text_value'
   | 'unknown_label'

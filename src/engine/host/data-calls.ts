@@ -13,7 +13,7 @@ import {
   detectTask,
   formatProblem,
   getTask,
-  glueLoadOptions,
+  glueLayoutByContent,
   loadWithReport,
   overlap,
   previewFile,
@@ -71,8 +71,8 @@ export async function loadForApp(path: string, options: DatasetOptions = {}, ext
   const user = toLoadOptions(options)
   let base: LoadOptions = {}
   if (options.task && !options.mapping && !options.format && !options.delimiter) {
-    const detected = await detectTask(path).catch(() => null)
-    if (detected && detected.task === options.task) base = glueLoadOptions(options.task, detected.split ?? options.split ?? 'train')
+    // the GLUE layout only for a GLUE file, chosen by its content (labelled or not), never its name
+    base = (await glueLayoutByContent(path, options.task, options.split)) ?? {}
   }
   return loadWithReport(path, { ...base, ...user, ...extra })
 }

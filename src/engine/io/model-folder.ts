@@ -291,6 +291,21 @@ export function loadModelFolder(dirPath: string, opts: LoadOptions = {}): Loaded
   const rawArch = (rawConfig as Record<string, unknown>).architectures
   const sourceArchitecture = Array.isArray(rawArch) && typeof rawArch[0] === 'string' ? rawArch[0] : guessArchitecture(sourceNames)
 
+  // config.json's own num_labels must describe its own classifier, even when the caller will replace it.
+  const ownLabels = (rawConfig as Record<string, unknown>).num_labels
+  const ownHead = found.get('classifier.weight')
+  if (typeof ownLabels === 'number' && ownHead !== undefined) {
+    const rows = weights.location.get(ownHead)!.tensors.get(ownHead)!.shape[0]
+    if (rows !== ownLabels) {
+      throw new ModelFolderError(
+        `${dir}: config.json says num_labels = ${ownLabels}, but the classifier "${ownHead}" in ${basename(weights.location.get(ownHead)!.file)} has ${rows} output${rows === 1 ? '' : 's'}: the config and the weights disagree. Set num_labels to ${rows} (or remove the classifier to train a new one).`,
+        dir,
+        weights.location.get(ownHead)!.file,
+        'classifier.weight'
+      )
+    }
+  }
+
   // A classifier trained for another number of labels is replaced only when the caller asked for a
   // label count; otherwise a size mismatch means config.json and weights disagree.
   if (opts.numLabels !== undefined) {

@@ -125,8 +125,13 @@ export function parseBertConfig(raw: unknown, opts: { file?: string; numLabels?:
     throw new ConfigError(`unsupported hidden_act "${String(r.hidden_act)}" (supported: ${SUPPORTED_ACTS.join(', ')})`, 'hidden_act', file)
   }
   let numLabels: number | undefined
-  if (typeof r.num_labels === 'number') numLabels = r.num_labels
+  // the file's own num_labels is checked even when the caller replaces it (a task's label count): a
+  // config that transformers would refuse (−5, 1e9, 2.5, "2") is refused here too, naming the field
+  if (r.num_labels !== undefined && r.num_labels !== null) numLabels = intField(r, 'num_labels', file)
   else if (r.id2label && typeof r.id2label === 'object') numLabels = Object.keys(r.id2label as object).length
+  if (numLabels !== undefined && r.id2label && typeof r.id2label === 'object' && !Array.isArray(r.id2label) && Object.keys(r.id2label as object).length !== numLabels) {
+    throw new ConfigError(`config field "num_labels" = ${numLabels} disagrees with id2label, which names ${Object.keys(r.id2label as object).length} classes: make them agree`, 'num_labels', file)
+  }
   if (opts.numLabels !== undefined) numLabels = opts.numLabels
   const withLabels = { ...r, num_labels: numLabels ?? 2 }
 

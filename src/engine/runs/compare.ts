@@ -24,9 +24,20 @@ function duration(ms: number | undefined): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
 }
 
+/**
+ * A keep ratio as a percentage with two significant digits and never in exponent form: 0.005 → 0.50%,
+ * 0.02 → 2.0%, 0.125 → 13%, 1 → 100% (toPrecision(2) alone writes 100 as "1.0e+2").
+ */
+export function keepRatioText(ratio: number): string {
+  const pct = 100 * ratio
+  if (pct >= 10) return `${Math.round(pct)}%`
+  if (pct > 0 && pct < 1e-6) return `${pct.toExponential(1)}%`
+  return `${pct.toPrecision(2)}%`
+}
+
 function budget(r: RunSummary): string {
   if (r.method === 'full') return 'all'
-  if (r.keepRatio !== undefined && r.method !== 'bitfit') return `${(100 * r.keepRatio).toPrecision(2)}%`
+  if (r.keepRatio !== undefined && r.method !== 'bitfit') return keepRatioText(r.keepRatio)
   return r.trainable !== undefined ? `${r.trainable}` : '–'
 }
 

@@ -238,14 +238,39 @@ describe('broken folders: a specific error, and the folder untouched', () => {
     )
   })
 
-  it('a classifier for another label count, without numLabels, is a mismatch with a hint', () => {
+  it('config.json\'s num_labels that disagrees with its own classifier is refused, with or without numLabels (as transformers refuses it)', () => {
     const dir = copyFixture('seqcls-f32')
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))
     delete cfg.id2label
     delete cfg.label2id
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_labels: 4 }))
-    expectFailsUntouched(dir, () => loadModelFolder(dir), ModelFolderError, /"classifier\.weight" has shape \[3, 8\], expected \[4, 8\] \(config\.json says num_labels=4; pass numLabels to replace the classifier\)/)
+    const msg = /config\.json says num_labels = 4, but the classifier "classifier\.weight" in model\.safetensors has 3 outputs: the config and the weights disagree\. Set num_labels to 3/
+    expectFailsUntouched(dir, () => loadModelFolder(dir), ModelFolderError, msg)
+    expectFailsUntouched(dir, () => loadModelFolder(dir, { numLabels: 4 }), ModelFolderError, msg)
+    // a consistent checkpoint for another label count is still re-headed when the caller asks
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_labels: 3 }))
     expect(loadModelFolder(dir, { numLabels: 4 }).report.initialized).toEqual(['classifier.weight', 'classifier.bias'])
+  })
+
+  it('num_labels that transformers would refuse (−5, 1e9, 2.5) is refused even when a task replaces it', () => {
+    const dir = copyFixture('seqcls-f32')
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))
+    delete cfg.id2label
+    delete cfg.label2id
+    for (const [v, re] of [[-5, /"num_labels" must be a positive integer, found -5/], [1e9, /"num_labels" = 1000000000 is larger than the supported maximum 10000/], [2.5, /"num_labels" must be a positive integer, found 2\.5/]] as const) {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_labels: v }))
+      for (const opts of [{}, { numLabels: 2 }]) {
+        let err: Error | undefined
+        try {
+          loadModelFolder(dir, opts)
+        } catch (e) {
+          err = e as Error
+        }
+        expect(err?.message, `num_labels ${v}, ${JSON.stringify(opts)}`).toMatch(re)
+      }
+    }
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_labels: 3, id2label: { 0: 'a', 1: 'b' } }))
+    expect(() => loadModelFolder(dir)).toThrow(/"num_labels" = 3 disagrees with id2label, which names 2 classes/)
   })
 
   it('two tensors for one parameter, integer weights, and a checkpoint that is not BERT', () => {
