@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureRendererBuilt, findChromium, makeFixtures, screenshot, startSession, type Fixtures, type Session } from './harness'
+import { ensureRendererBuilt, findChromium, makeFixtures, elementScreenshot, screenshot, startSession, type Fixtures, type Session } from './harness'
 
 // The callbacks given to page.evaluate/$eval run in the page; this file is type-checked without the DOM
 // library (tsconfig.json), so the little of the DOM they touch is declared here, for this module only.
@@ -191,6 +191,14 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     expect(await p.locator('[data-testid="run-warning"]').count()).toBe(summary.warnings?.length ?? 0)
     if (summary.warnings?.length) expect(await p.textContent('[data-testid="run-warning"]')).toContain('constant predictor')
     await screenshot(p, 'run-monitor-completed')
+    // the log-Fisher histogram: entries with F = 0 are counted apart, never drawn as a bar at log10 F = 0
+    const stats = JSON.parse(readFileSync(join(fx.dir, 'runs', id, 'fisher-stats.json'), 'utf8')) as { histogram?: { zeros?: number } }
+    const zeros = stats.histogram?.zeros ?? 0
+    const hist = p.locator('figure.chart-card', { has: p.locator('h3', { hasText: 'Fisher histogram' }) })
+    const histText = (await hist.locator('p.sr-only').textContent()) ?? ''
+    if (zeros > 0) expect(histText).toContain(`${zeros.toLocaleString('en')} ${zeros === 1 ? 'entry has' : 'entries have'} F = 0`)
+    else expect(histText).not.toContain('F = 0')
+    await elementScreenshot(hist, 'fisher-histogram')
   }, 120_000)
 
   it('runs FISH to completion, and starts a new run from it', async () => {

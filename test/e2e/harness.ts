@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
 import { SHARED_DATA } from '../helpers/shared-data'
 
 const run = promisify(execFile)
@@ -102,6 +102,20 @@ export const SCREENSHOT_DIR = join(tmpdir(), 'ird-studio-screenshots')
 const DOCS_SCREENSHOTS = join(ROOT, 'docs', 'screenshots')
 
 /** Saves a full-page screenshot to the temp folder, and to docs/screenshots with UPDATE_SCREENSHOTS=1. */
+/** A screenshot of one element (a chart), kept like the page screenshots (docs/screenshots with UPDATE_SCREENSHOTS=1). */
+export async function elementScreenshot(el: Locator, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true })
+  const file = join(SCREENSHOT_DIR, `${name}.png`)
+  await el.scrollIntoViewIfNeeded()
+  await el.page().waitForTimeout(400)
+  await el.screenshot({ path: file })
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(DOCS_SCREENSHOTS, { recursive: true })
+    copyFileSync(file, join(DOCS_SCREENSHOTS, `${name}.png`))
+  }
+  return file
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const file = join(SCREENSHOT_DIR, `${name}.png`)

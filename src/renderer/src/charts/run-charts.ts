@@ -143,7 +143,7 @@ export function fisherHistogramChart(f: FisherChartData | null): ChartSpec {
   return {
     option: {
       grid: zeros ? { ...grid, top: 48 } : grid,
-      ...(zeros ? { title: { text: zeroNote, right: 16, top: 4, textStyle: { fontSize: 12, fontWeight: 'normal' as const, color: '#555' } } } : {}),
+      ...(zeros ? { title: { text: zeroNote, right: 16, top: 4, textStyle: { fontSize: 12, fontWeight: 'normal' as const } } } : {}),
       tooltip: { trigger: 'axis' },
       xAxis: { type: 'category', data: cats, ...axisName('log₁₀ F (bin start)') },
       yAxis: { type: 'log', name: 'entries', logBase: 10, min: 1 },
