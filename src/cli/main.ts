@@ -149,11 +149,12 @@ const coreCommands: Record<string, Command> = {
       out: { type: 'string', help: 'the older name of --runs', metavar: 'DIR' }
     },
     async run(flags, progress) {
+      const runsDir = runsDirOf(flags, { outIsRunsAlias: true })
       requireTask(flags.task)
       requireFile('data', flags.data)
       if (flags.dev !== undefined) requireFile('dev', flags.dev)
       requireModelDir(flags.model)
-      const runsDir = runsDirOf(flags, { outIsRunsAlias: true })
+      if (flags.columns !== undefined) parseColumns(flags.columns)
       const backend = await startBackend(flags, progress)
       let res
       try {

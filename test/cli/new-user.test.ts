@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runsDirOf } from '../../src/cli/command'
 import { defaultRunsDir } from '../../src/engine/host/paths'
 import { saveModelFolder } from '../../src/engine/io/model-folder'
 import { makeConfig } from '../../src/engine/model/config'
@@ -106,9 +107,8 @@ describe('data files are read by their header, not their name', () => {
 })
 
 describe('one runs folder for the CLI, serve and the app', () => {
-  it('run with no flag writes where list, serve and the app look; --runs and $IRD_RUNS_DIR move it; --out stays an alias', () => {
-    const args = ['run', '--model', model, '--task', 'sst2', '--data', 'sst2_sample.tsv', '--method', 'bitfit', '--epochs', '1', '--max-train', '16', '--max-length', '32', '--backend', 'wasm']
-    const r = cli(args)
+  it('run with no flag writes where list, serve and the app look', () => {
+    const r = cli(['run', '--model', model, '--task', 'sst2', '--data', 'sst2_sample.tsv', '--method', 'bitfit', '--epochs', '1', '--max-train', '16', '--max-length', '32', '--backend', 'wasm'])
     expect(r.code, r.err).toBe(0)
     const appRuns = defaultRunsDir(appData, {})
     expect(appRuns).toBe(join(appData, 'runs'))
@@ -119,20 +119,24 @@ describe('one runs folder for the CLI, serve and the app', () => {
     const list = cli(['list', '--json'])
     expect(list.code, list.err).toBe(0)
     expect(list.out).toContain(run.id)
-    // help says where runs live
+    // help says where runs live; another folder does not show the run
     expect(cli(['--help']).out).toContain(`Runs live in ${appRuns}`)
-    // $IRD_RUNS_DIR, then --runs, then --out (the older name)
-    const envRuns = join(tmp, 'env-runs')
-    expect(cli(args, { IRD_RUNS_DIR: envRuns }).code).toBe(0)
-    expect(new RunStore(envRuns).list()).toHaveLength(1)
-    expect(cli(['list', '--json'], { IRD_RUNS_DIR: envRuns }).out).not.toContain(run.id)
-    expect(cli([...args, '--runs', 'flag-runs']).code).toBe(0)
-    expect(cli([...args, '--out', 'alias-runs']).code).toBe(0)
-    expect(new RunStore(join(tmp, 'flag-runs')).list()).toHaveLength(1)
-    expect(new RunStore(join(tmp, 'alias-runs')).list()).toHaveLength(1)
-    const both = cli([...args, '--runs', 'a', '--out', 'b'])
+    expect(cli(['list', '--json'], { IRD_RUNS_DIR: join(tmp, 'elsewhere') }).out).not.toContain(run.id)
+    const both = cli(['run', '--runs', 'a', '--out', 'b', '--task', 'sst2'])
     expect(both.code).toBe(2)
     expect(both.err).toContain('name two runs folders')
+  })
+
+  it('--runs, then run\'s older --out, then $IRD_RUNS_DIR, then the app folder', () => {
+    const env = { IRD_DATA_DIR: '/data/app' }
+    expect(runsDirOf({}, { env })).toBe('/data/app/runs')
+    expect(runsDirOf({}, { env: { ...env, IRD_RUNS_DIR: '/shared/runs' } })).toBe('/shared/runs')
+    expect(runsDirOf({ runs: '/r' }, { env: { ...env, IRD_RUNS_DIR: '/shared/runs' } })).toBe('/r')
+    expect(runsDirOf({ out: '/o' }, { env, outIsRunsAlias: true })).toBe('/o')
+    // --out of other commands is their output file, not a runs folder
+    expect(runsDirOf({ out: '/o' }, { env })).toBe('/data/app/runs')
+    expect(runsDirOf({ runs: '/same', out: '/same' }, { env, outIsRunsAlias: true })).toBe('/same')
+    expect(() => runsDirOf({ runs: '/a', out: '/b' }, { env, outIsRunsAlias: true })).toThrow(/name two runs folders/)
   })
 })
 

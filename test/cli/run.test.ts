@@ -72,7 +72,7 @@ describe('ird-studio run', () => {
   })
 
   it('bad input gives one message, exit 1, and no run folder', () => {
-    const small = cli('run', ...quick, '--method', 'fish', '--keep-ratio', '0.00001', '--out', 'runs-b')
+    const small = cli('run', ...withFlag('--keep-ratio', '0.00001'), '--method', 'fish', '--out', 'runs-b')
     expect(small.code).toBe(1)
     expect(small.err).toContain('is too small for this model')
     const many = cli('run', ...withFlag('--samples', '5000'), '--method', 'fish', '--out', 'runs-b')
