@@ -192,12 +192,13 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     if (summary.warnings?.length) expect(await p.textContent('[data-testid="run-warning"]')).toContain('constant predictor')
     await screenshot(p, 'run-monitor-completed')
     // the log-Fisher histogram: entries with F = 0 are counted apart, never drawn as a bar at log10 F = 0
-    const stats = JSON.parse(readFileSync(join(fx.dir, 'runs', id, 'fisher-stats.json'), 'utf8')) as { histogram?: { zeros?: number } }
-    const zeros = stats.histogram?.zeros ?? 0
+    const stats = JSON.parse(readFileSync(join(fx.dir, 'runs', id, 'fisher-stats.json'), 'utf8')) as { fisher?: { histogram?: { zeros?: number } } }
+    const zeros = stats.fisher?.histogram?.zeros ?? 0
+    // a tiny model and few Fisher samples: most embedding rows never get a gradient
+    expect(zeros).toBeGreaterThan(0)
     const hist = p.locator('figure.chart-card', { has: p.locator('h3', { hasText: 'Fisher histogram' }) })
     const histText = (await hist.locator('p.sr-only').textContent()) ?? ''
-    if (zeros > 0) expect(histText).toContain(`${zeros.toLocaleString('en')} ${zeros === 1 ? 'entry has' : 'entries have'} F = 0`)
-    else expect(histText).not.toContain('F = 0')
+    expect(histText).toContain(`${zeros.toLocaleString('en')} ${zeros === 1 ? 'entry has' : 'entries have'} F = 0`)
     await elementScreenshot(hist, 'fisher-histogram')
   }, 120_000)
 
