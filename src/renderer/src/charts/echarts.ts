@@ -4,7 +4,7 @@
  * Must not: build chart options (views do, with their data).
  */
 import { BarChart, HeatmapChart, LineChart } from 'echarts/charts'
-import { AriaComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
+import { AriaComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent, VisualMapComponent } from 'echarts/components'
 import { init, use, type ECharts } from 'echarts/core'
 import { CanvasRenderer, SVGRenderer } from 'echarts/renderers'
 import type { ChartOption } from './chart-option'
@@ -20,6 +20,7 @@ use([
   LegendComponent,
   VisualMapComponent,
   AriaComponent,
+  TitleComponent,
   CanvasRenderer,
   SVGRenderer
 ])
