@@ -20,6 +20,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statS
 import { randomBytes } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
+import { confinePath, ConfinementError } from '../io/confine'
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
 
@@ -89,6 +90,16 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** confinePath with the store's error type. */
+function confined(root: string, p: string, what: string): string {
+  try {
+    return confinePath(root, p, { what })
+  } catch (e) {
+    if (e instanceof ConfinementError) throw new RunStoreError(e.message)
+    throw e
+  }
+}
+
 function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
@@ -106,10 +117,13 @@ export class RunStore {
     this.root = resolve(root)
   }
 
-  /** A run folder path; refuses ids that could escape the runs directory. */
+  /**
+   * A run folder path; refuses ids that could escape the runs directory, and a run folder that is a
+   * symbolic link leading outside it (the runs directory itself may be a link).
+   */
   dir(id: string): string {
     if (!ID_RE.test(id) || id.includes('..')) throw new RunStoreError(`invalid run id "${id}": use letters, digits, '.', '_' and '-'`)
-    return join(this.root, id)
+    return confined(this.root, join(this.root, id), 'the runs folder')
   }
 
   /** Create a new run folder with its config; status "running". */
@@ -256,23 +270,25 @@ export class Run {
     readonly dir: string
   ) {}
 
+  /** A file of the run; refuses names and links that lead outside the run folder. */
   path(file: string): string {
     if (file.includes('..') || file.startsWith('/') || file.includes('\\')) throw new RunStoreError(`invalid file name "${file}" inside a run folder`)
-    return join(this.dir, file)
+    return confined(this.dir, join(this.dir, file), `run ${this.id}'s folder`)
   }
 
   writeStatus(s: StatusFile): void {
-    writeJsonAtomic(join(this.dir, 'status.json'), s)
+    writeJsonAtomic(this.path('status.json'), s)
   }
 
   writeSummary(): void {
-    writeJsonAtomic(join(this.dir, 'summary.json'), this.summary)
+    writeJsonAtomic(this.path('summary.json'), this.summary)
   }
 
   /** Append one event to events.jsonl (one write call per line). */
   event(phase: string, fields: Record<string, unknown> = {}): RunEvent {
     const e: RunEvent = { time: new Date().toISOString(), elapsedMs: Date.now() - this.started, phase, ...fields }
-    appendFileSync(join(this.dir, 'events.jsonl'), JSON.stringify(e) + '\n')
+    // appending follows links: the path is confined first
+    appendFileSync(this.path('events.jsonl'), JSON.stringify(e) + '\n')
     return e
   }
 
@@ -290,7 +306,7 @@ export class Run {
 
   /** Events in order; a cut last line (the process died mid-append) is skipped. */
   events(): RunEvent[] {
-    const p = join(this.dir, 'events.jsonl')
+    const p = this.path('events.jsonl')
     if (!existsSync(p)) return []
     const out: RunEvent[] = []
     for (const line of readFileSync(p, 'utf8').split('\n')) {
