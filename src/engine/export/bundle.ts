@@ -47,7 +47,7 @@ function runFiles(dir: string, withCheckpoint: boolean, rel = ''): string[] {
   const out: string[] = []
   for (const name of readdirSync(join(dir, rel)).sort()) {
     if (name.startsWith('.') || name.includes('.tmp-')) continue
-    if (!rel && name === 'checkpoint' && !withCheckpoint) continue
+    if (!rel && (name === 'checkpoint' || name === 'checkpoint.prev') && !withCheckpoint) continue
     const r = rel ? `${rel}/${name}` : name
     const st = statSync(join(dir, r))
     if (st.isDirectory()) out.push(...runFiles(dir, withCheckpoint, r))
