@@ -214,3 +214,20 @@ describe("the server's static files", () => {
     }
   })
 })
+
+describe('the run listing and checkpoints', () => {
+  it("a run whose summary.json is a link leading out is listed as damaged, its target unread; a checkpoint folder that is a link is damage", async () => {
+    const { inspectCheckpoints } = await import('../../src/engine/jobs/checkpoint')
+    const s = new RunStore(join(tmp, 'runs-list'))
+    const r = s.create({ task: 'sst2', method: 'fish', config: {}, summary: { task: 'sst2', method: 'fish', model, seed: 0 } })
+    rmSync(join(r.dir, 'summary.json'))
+    writeFileSync(join(outside, 'summary-victim.json'), JSON.stringify({ id: 'x', task: 'secret-task', method: 'fish', startedAt: '2026-01-01T00:00:00Z', status: 'completed', model, seed: 0 }))
+    symlinkSync(join(outside, 'summary-victim.json'), join(r.dir, 'summary.json'))
+    const [row] = s.list()
+    expect(row.status).toBe('damaged')
+    expect(row.task).not.toBe('secret-task')
+    expect(row.reason).toMatch(/leads outside run .*'s folder .* through the symbolic link .*summary\.json/)
+    symlinkSync(outside, join(r.dir, 'checkpoint'))
+    expect(inspectCheckpoints(r.dir).damaged.map((d) => d.message)).toEqual(['checkpoint: a symbolic link, not a folder of the run'])
+  })
+})

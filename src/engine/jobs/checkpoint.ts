@@ -28,7 +28,7 @@
  * but checkpoint folders (it reads events.jsonl to know which checkpoints were recorded).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fsyncDir, writeFileAtomic } from '../io/atomic'
 import { readSafetensors, serializeSafetensors, type TensorInput } from '../io/safetensors'
@@ -273,6 +273,11 @@ export function inspectCheckpoints(runDir: string, opts: { verify?: boolean } = 
     if (rank < 0) continue
     const dir = join(runDir, name)
     const main = rank >= 2
+    if (lstatSync(dir).isSymbolicLink()) {
+      // a checkpoint is a folder of the run, never read through a link
+      if (main) damaged.push({ folder: name, file: name, fault: 'not a checkpoint', message: `${name}: a symbolic link, not a folder of the run` })
+      continue
+    }
     if (!statSync(dir).isDirectory()) {
       if (main) damaged.push({ folder: name, file: name, fault: 'not a checkpoint', message: `${name}: not a folder` })
       continue

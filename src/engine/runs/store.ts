@@ -154,6 +154,13 @@ function listEntry(store: RunStore, name: string): RunSummary | null {
     return null
   }
   if (!st.isDirectory()) return null
+  for (const f of ['summary.json', 'status.json']) {
+    try {
+      confinePath(dir, join(dir, f), { what: `run ${name}'s folder` })
+    } catch (e) {
+      return damaged((e as Error).message)
+    }
+  }
   const summary = readRunJson(join(dir, 'summary.json'))
   if ('missing' in summary) {
     // a run's folder without its summary: damaged; any other folder is not a run
