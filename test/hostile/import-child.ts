@@ -3,7 +3,8 @@
  * (importRunBundle into a RunStore) and reports the outcome and its own peak resident memory as one JSON
  * line. Usage: node --import tsx test/hostile/import-child.ts BUNDLE.zip RUNS_DIR
  */
-import { importRunBundle } from '../../src/engine/export'
+// the bundle module alone: what import-run runs, without the rest of the CLI (tfjs) in the measurement
+import { importRunBundle } from '../../src/engine/export/bundle'
 import { RunStore } from '../../src/engine/runs/store'
 
 const [bundle, runs] = process.argv.slice(2)
