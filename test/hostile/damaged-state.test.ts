@@ -90,7 +90,7 @@ describe('resume after damage: names the file and the fault, falls back to the p
       expect(plan.folder).toBe(CHECKPOINT_PREV)
       expect(plan.use!.step).toBe(prevStep)
       expect(plan.message).toMatch(pattern)
-      expect(plan.message).toMatch(new RegExp(`falling back to the previous good checkpoint \\(checkpoint\\.prev/\\), the checkpoint at step ${prevStep} of 16`))
+      expect(plan.message).toMatch(new RegExp(`falling back to the previous good checkpoint \\(checkpoint\\.prev/\\), the checkpoint at step ${prevStep} of 16 .*; the damaged one is removed$`))
       expect(plan.message).not.toMatch(/step 0/)
       // with the fallback damaged too (or gone): refused, with the way to start over
       rmSync(join(dir, CHECKPOINT_PREV, 'state.safetensors'))
@@ -129,6 +129,13 @@ describe('resume after damage: names the file and the fault, falls back to the p
     expectSameOutcome(refDir, dir, 'resumed from the fallback')
     const point = store.open(stoppedId).events().find((e) => e.phase === 'resume-point')!
     expect(point.damaged).toEqual([expect.stringMatching(/^checkpoint\/state\.safetensors: checksum mismatch/)])
+
+    // the other way round: the current checkpoint good, the fallback damaged — continue, and say so
+    const third = copy()
+    truncateSync(join(third.dir, CHECKPOINT_PREV, 'state.safetensors'), 10)
+    const plan = planResume(third.dir, stoppedId)
+    expect(plan).toMatchObject({ kind: 'checkpoint', folder: 'checkpoint' })
+    expect(plan.message).toMatch(new RegExp(`^continuing from the checkpoint at step ${currentStep} of 16 .*; the fallback checkpoint is damaged and is removed \\(checkpoint\\.prev/state\\.safetensors: truncated \\(10 of \\d+ bytes\\)\\)$`))
 
     const other = copy()
     rmSync(join(other.dir, 'checkpoint'), { recursive: true })

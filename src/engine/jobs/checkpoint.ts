@@ -149,13 +149,16 @@ export function saveCheckpoint(runDir: string, ck: TrainCheckpoint): CheckpointI
     throw e
   }
   faultPoint('checkpoint-manifest')
-  // rotate: the old fallback goes aside (removed below), the current checkpoint becomes the fallback
+  // rotate: the current checkpoint becomes the fallback, the old fallback goes aside (removed below);
+  // with no current checkpoint (removed as damaged) the fallback stays
   let aside: string | null = null
-  if (existsSync(prev)) {
-    aside = join(runDir, `${CHECKPOINT_DIR}.old.tmp-${suffix}`)
-    renameSync(prev, aside)
+  if (existsSync(target)) {
+    if (existsSync(prev)) {
+      aside = join(runDir, `${CHECKPOINT_DIR}.old.tmp-${suffix}`)
+      renameSync(prev, aside)
+    }
+    renameSync(target, prev)
   }
-  if (existsSync(target)) renameSync(target, prev)
   faultPoint('checkpoint-swap')
   renameSync(tmp, target)
   fsyncDir(runDir)
@@ -349,7 +352,8 @@ export function planResume(runDir: string, runId: string, opts: { restart?: bool
   if (best) {
     const at = `the checkpoint at step ${best.info.step} of ${best.info.totalSteps} (epoch ${Math.min(best.info.epoch, best.info.epochs)} of ${best.info.epochs})`
     if (!damaged.length) return { kind: 'checkpoint', use: best.info, folder: best.name, damaged, message: `continuing from ${at}` }
-    return { kind: 'checkpoint', use: best.info, folder: best.name, damaged, message: `damaged checkpoint: ${hurt}; falling back to ${best.name === CHECKPOINT_PREV ? 'the previous good checkpoint' : 'a good checkpoint'} (${best.name}/), ${at}` }
+    if (best.name === CHECKPOINT_DIR) return { kind: 'checkpoint', use: best.info, folder: best.name, damaged, message: `continuing from ${at}; the fallback checkpoint is damaged and is removed (${hurt})` }
+    return { kind: 'checkpoint', use: best.info, folder: best.name, damaged, message: `damaged checkpoint: ${hurt}; falling back to ${best.name === CHECKPOINT_PREV ? 'the previous good checkpoint' : 'a good checkpoint'} (${best.name}/), ${at}; the damaged one is removed` }
   }
   if (damaged.length) {
     return { kind: 'refuse', use: null, folder: null, damaged, message: `cannot resume run ${runId}: damaged checkpoint: ${hurt}; no good checkpoint is left to fall back to. ${restartHint}` }
@@ -436,6 +440,18 @@ export class CheckpointDamagedError extends Error {
 export function loadCheckpoint(runDir: string): { checkpoint: TrainCheckpoint; info: CheckpointInfo } | null {
   const best = inspectCheckpoints(runDir, { verify: true }).usable[0]
   return best ? loadCheckpointFrom(runDir, best.name) : null
+}
+
+/**
+ * Remove the kept checkpoint folders a plan found damaged (resume does, once it has said so and chosen a
+ * good one), so that the next save does not keep a damaged folder as the fallback.
+ */
+export function removeDamaged(runDir: string, plan: ResumePlan): void {
+  for (const folder of new Set(plan.damaged.map((d) => d.folder))) {
+    if (folder !== CHECKPOINT_DIR && folder !== CHECKPOINT_PREV) continue
+    if (folder === plan.folder) continue
+    rmSync(join(runDir, folder), { recursive: true, force: true })
+  }
 }
 
 /** Remove every checkpoint folder of a run (after it completed: the delta holds the result). */

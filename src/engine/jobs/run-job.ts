@@ -33,7 +33,7 @@ import { BertTokenizer } from '../tokenizer'
 import { computeDelta, train } from '../train'
 import { Rng } from '../util/rng'
 import { RunStoreError, type Run, type RunStore } from '../runs/store'
-import { loadCheckpointFrom, planResume, removeCheckpoints, saveCheckpoint, type ResumePlan } from './checkpoint'
+import { loadCheckpointFrom, planResume, removeCheckpoints, removeDamaged, saveCheckpoint, type ResumePlan } from './checkpoint'
 import { faultPoint } from './fault'
 import { describeEstimate, estimateMemory, failureReason, type MemoryEstimate } from './memory'
 
@@ -292,6 +292,8 @@ export async function resumeJob(store: RunStore, idOrPrefix: string, hooks: JobH
   if (saved.backend !== opts.backend) notes.push(`the run started on ${saved.backend} and continues on ${opts.backend}: results may differ from an uninterrupted run in the last bits`)
   run.event('resume', { pid: process.pid, backend: opts.backend, notes })
   if (plan.kind === 'restart') removeCheckpoints(run.dir)
+  // said in the resume-point event; a damaged folder must not become the next save's fallback
+  if (plan.kind === 'checkpoint') removeDamaged(run.dir, plan)
   return execute(cfg, prep, run, hooks, { resumeFromCheckpoint: true, notes, plan })
 }
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkpointInfo, inspectCheckpoints, loadCheckpoint, loadCheckpointFrom, planResume, removeCheckpoints, saveCheckpoint, CheckpointDamagedError } from '../../../src/engine/jobs/checkpoint'
+import { checkpointInfo, inspectCheckpoints, loadCheckpoint, loadCheckpointFrom, planResume, removeCheckpoints, removeDamaged, saveCheckpoint, CheckpointDamagedError } from '../../../src/engine/jobs/checkpoint'
 import { TRAIN_CHECKPOINT_VERSION, type TrainCheckpoint } from '../../../src/engine/train/checkpoint'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-ckfiles-'))
@@ -103,5 +103,24 @@ describe('checkpoint files', () => {
     expect(planResume(dir, 'r').kind).toBe('fresh')
     writeFileSync(join(dir, 'events.jsonl'), '{"phase":"checkpoint","step":4}\n')
     expect(planResume(dir, 'r').kind).toBe('refuse')
+  })
+
+  it('after a fallback the damaged folder is removed, so the next save keeps two good checkpoints', () => {
+    const dir = join(tmp, 'after-fallback')
+    mkdirSync(dir)
+    saveCheckpoint(dir, ck(2))
+    saveCheckpoint(dir, ck(4))
+    rmSync(join(dir, 'checkpoint', 'state.safetensors'))
+    const plan = planResume(dir, 'r')
+    expect(plan).toMatchObject({ kind: 'checkpoint', folder: 'checkpoint.prev' })
+    removeDamaged(dir, plan)
+    expect(readdirSync(dir)).toEqual(['checkpoint.prev'])
+    saveCheckpoint(dir, ck(6))
+    const { usable, damaged } = inspectCheckpoints(dir)
+    expect(damaged).toEqual([])
+    // the good fallback stays until a newer one replaces it
+    expect(usable.map((u) => [u.name, u.info.step])).toEqual([['checkpoint', 6], ['checkpoint.prev', 4]])
+    saveCheckpoint(dir, ck(8))
+    expect(inspectCheckpoints(dir).usable.map((u) => [u.name, u.info.step])).toEqual([['checkpoint', 8], ['checkpoint.prev', 6]])
   })
 })
