@@ -53,7 +53,7 @@ describe('checkpoint files', () => {
     expect(sums).toBe(`${sha(readFileSync(join(dir, 'checkpoint', 'checkpoint.json')))}  checkpoint.json\n${sha(readFileSync(join(dir, 'checkpoint', 'state.safetensors')))}  state.safetensors\n`)
     const { usable, damaged } = inspectCheckpoints(dir)
     expect(damaged).toEqual([])
-    expect(usable.map((u) => [u.name, u.info.step])).toEqual([['checkpoint', 6], ['checkpoint.prev', 2]])
+    expect(usable.map((u) => [u.name, u.info.step])).toEqual([['checkpoint', 6], ['checkpoint.prev', 4]])
     expect(loadCheckpoint(dir)!.checkpoint.values[0]).toEqual(ck(6).values[0])
     expect(loadCheckpointFrom(dir, 'checkpoint.prev').checkpoint.step).toBe(4)
     removeCheckpoints(dir)
