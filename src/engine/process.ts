@@ -205,9 +205,9 @@ class Engine {
       if (!this.backend) throw new CodedError('BACKEND_UNAVAILABLE', `no backend is running: ${this.backendError}`)
       return this.runs.start(config)
     },
-    'runs:resume': async ({ runId }) => {
+    'runs:resume': async ({ runId, restart }) => {
       if (!this.backend) throw new CodedError('BACKEND_UNAVAILABLE', `no backend is running: ${this.backendError}`)
-      return this.runs.resume(runId)
+      return this.runs.resume(runId, { restart })
     },
     'runs:stop': async ({ runId }) => this.runs.stop(runId),
     'runs:maskOverlap': async ({ runIds }) => this.runs.maskOverlap(runIds)

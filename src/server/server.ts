@@ -27,6 +27,7 @@ import { EngineHost, type EngineHostOptions } from '../engine/host/engine-host'
 import { contentSecurityPolicy } from '../main/security'
 import type { AppVersion, CallName, ContractEvent, ErrorCode, Result } from '../shared/contract'
 import { MAX_UPLOAD_CHARS } from '../shared/contract'
+import { confinePath, ConfinementError } from '../engine/io/confine'
 
 export const SERVER_HOST = '127.0.0.1'
 /** Largest frame the socket accepts at all (an upload of MAX_UPLOAD_CHARS, JSON-escaped, fits). */
@@ -175,6 +176,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const rel = pathname === '/' ? 'index.html' : pathname.replace(/^\/+/, '')
     const file = resolve(rendererDir!, rel)
     if (file !== rendererDir && !file.startsWith(rootWithSep)) return send(403, 'refused: outside the interface folder\n')
+    // …and no symbolic link inside it may lead out (io/confine.ts)
+    try {
+      confinePath(rendererDir!, file, { allowRoot: true })
+    } catch (e) {
+      if (e instanceof ConfinementError) return send(403, 'refused: a link leads outside the interface folder\n')
+      return send(404, `not found: ${pathname}\n`)
+    }
     let st
     try {
       st = statSync(file)

@@ -255,7 +255,7 @@ export interface CallMap {
   /** Start a run in the engine process; resolves once the run exists (input errors reject with INVALID_INPUT). */
   'runs:start': { params: { config: RunConfig }; result: { runId: string } }
   /** Continue a cancelled, failed or interrupted run from its last checkpoint, with its recorded settings and mask. */
-  'runs:resume': { params: { runId: string }; result: { runId: string } }
+  'runs:resume': { params: { runId: string; restart?: boolean }; result: { runId: string } }
   /** Cooperative cancel: the run stops at the next batch boundary and ends as cancelled. */
   'runs:stop': { params: { runId: string }; result: { stopping: boolean } }
   'runs:list': { params: void; result: RunListEntry[] }
@@ -317,7 +317,7 @@ export const CALL_PARAMS: { [M in CallName]: Validator<CallParams<M>> } = {
   'runs:defaults': object({ task: optional(oneOf(TASK_NAMES)) }),
   'runs:estimate': object({ config: runConfig, k: optional(number({ integer: true, min: 1, max: 1e12 })), measure: optional(boolean) }),
   'runs:start': object({ config: runConfig }),
-  'runs:resume': object({ runId }),
+  'runs:resume': object({ runId, restart: optional(boolean) }),
   'runs:stop': object({ runId }),
   'runs:list': none,
   'runs:get': object({ runId }),

@@ -270,7 +270,8 @@ export interface ModelEntry {
 
 export const SELECTION_METHODS = ['ird', 'fish', 'random', 'bitfit', 'full'] as const
 export type SelectionMethod = (typeof SELECTION_METHODS)[number]
-export const RUN_STATUSES = ['running', 'completed', 'cancelled', 'failed'] as const
+/** 'damaged': the run's summary.json or status.json cannot be read (the list says why, in `reason`). */
+export const RUN_STATUSES = ['running', 'completed', 'cancelled', 'failed', 'damaged'] as const
 export type RunStatus = (typeof RUN_STATUSES)[number]
 
 /** Everything a run needs; the same settings as `ird-studio run` (src/engine/jobs/run-job.ts RunJobConfig). */

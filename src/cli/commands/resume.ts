@@ -5,7 +5,7 @@
  * Must not: hold engine logic (jobs/run-job.ts resumeJob does the work).
  */
 import { JobInputError, resumeJob } from '../../engine/jobs/run-job'
-import { checkpointInfo } from '../../engine/jobs/checkpoint'
+import { planResume } from '../../engine/jobs/checkpoint'
 import { RunStore } from '../../engine/runs/store'
 import { getTask, type TaskName } from '../../engine/data'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
@@ -20,7 +20,8 @@ export const resumeCommands: CommandTable = {
       run: { type: 'string', help: 'the run to continue (id or unique prefix; may be given without --run)', metavar: 'ID' },
       runs: RUNS_FLAG,
       backend: BACKEND_FLAG,
-      json: { type: 'bool', help: 'stream events as JSON lines on stdout instead of a progress bar' }
+      json: { type: 'bool', help: 'stream events as JSON lines on stdout instead of a progress bar' },
+      restart: { type: 'bool', help: "start training over from step 0 (keeps the saved mask; removes the run's checkpoints): for a run whose checkpoints are damaged" }
     },
     async run(flags, progress, positional) {
       if (positional.length > 1) throw new CliError(`resume takes one run id, got ${positional.length}: ${positional.join(' ')}`, 2)
@@ -33,12 +34,15 @@ export const resumeCommands: CommandTable = {
       const run = store.open(flags.run)
       const status = store.status(run.id)
       if (status?.status === 'completed') throw new CliError(`run ${run.id} is already completed: nothing to resume`)
-      const ck = checkpointInfo(run.dir)
-      progress.log(ck ? `resuming run ${run.id} from its checkpoint at step ${ck.step} of ${ck.totalSteps} (epoch ${Math.min(ck.epoch, ck.epochs)} of ${ck.epochs})` : `resuming run ${run.id}: no training checkpoint yet, training starts from step 0`)
+      // Checkpoints are verified before anything starts: damage is named, never replaced by step 0 in silence.
+      const plan = planResume(run.dir, run.id, { restart: Boolean(flags.restart) })
+      if (plan.kind === 'refuse') throw new CliError(plan.message)
+      const ck = plan.use
+      progress.log(ck && !plan.damaged.length ? `resuming run ${run.id} from its checkpoint at step ${ck.step} of ${ck.totalSteps} (epoch ${Math.min(ck.epoch, ck.epochs)} of ${ck.epochs})` : `resuming run ${run.id}: ${plan.message}`)
       const backend = await startBackend(flags, progress)
       let res
       try {
-        res = await resumeJob(store, run.id, jobHooks(progress, Boolean(flags.json)), { backend })
+        res = await resumeJob(store, run.id, jobHooks(progress, Boolean(flags.json)), { backend, restart: Boolean(flags.restart) })
       } catch (e) {
         if (e instanceof JobInputError) throw new CliError(e.message)
         throw e

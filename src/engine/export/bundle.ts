@@ -14,7 +14,7 @@
  * Must not: import a run that is still running, or write outside the store's root.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic, writeFolderAtomicSync } from '../io/atomic'
 import { readSafetensors } from '../io/safetensors'
@@ -22,7 +22,7 @@ import { parseJsonStrict } from '../io/strict-json'
 import { RunStoreError, type RunStore, type RunSummary, type StatusFile } from '../runs/store'
 import { ExportError } from './artifacts'
 import { resolveExportPath, unsafeRelativeName } from './paths'
-import { readZipSafe, writeZipAtomic, ZipError, type ZipLimits } from './zip'
+import { writeZipAtomic, ZipError, ZipReader, type ZipLimits } from './zip'
 
 export const BUNDLE_FORMAT = 'ird-studio-run-bundle'
 export const BUNDLE_VERSION = 1
@@ -47,7 +47,7 @@ function runFiles(dir: string, withCheckpoint: boolean, rel = ''): string[] {
   const out: string[] = []
   for (const name of readdirSync(join(dir, rel)).sort()) {
     if (name.startsWith('.') || name.includes('.tmp-')) continue
-    if (!rel && name === 'checkpoint' && !withCheckpoint) continue
+    if (!rel && (name === 'checkpoint' || name === 'checkpoint.prev') && !withCheckpoint) continue
     const r = rel ? `${rel}/${name}` : name
     const st = statSync(join(dir, r))
     if (st.isDirectory()) out.push(...runFiles(dir, withCheckpoint, r))
@@ -134,23 +134,55 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+/** The largest JSON entry read into memory to be parsed (config, summary, results, statistics …). */
+const MAX_JSON_ENTRY_BYTES = 256 * 1024 ** 2
+/** The largest bundle.json read. */
+const MAX_MANIFEST_BYTES = 16 * 1024 ** 2
+
+/** Write one piece-wise stream to a new file (inside the import's temp folder), fsynced. */
+function streamToFile(path: string, fill: (write: (piece: Uint8Array) => void) => void): void {
+  const fd = openSync(path, 'wx', 0o644)
+  try {
+    fill((piece) => {
+      let off = 0
+      while (off < piece.byteLength) off += writeSync(fd, piece, off, piece.byteLength - off)
+    })
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /**
- * Import a run bundle into `store`. Every check runs before anything is written; the run folder then
- * appears atomically. A bundle whose id exists already is imported under `<id>-imported-<hex>` (or
- * `opts.as`), never over the existing run.
+ * Import a run bundle into `store`. Every check runs before the run appears: the archive's directory and
+ * bundle.json first (names, sizes, nothing inflated), then each entry is inflated as a stream — capped
+ * at the size bundle.json declares for it and at the limits, refused at the first byte over — into a
+ * temp folder, hashed on the way; the run folder then appears atomically. A bundle whose id exists
+ * already is imported under `<id>-imported-<hex>` (or `opts.as`), never over the existing run.
  */
 export function importRunBundle(store: RunStore, bundlePath: string, opts: ImportOptions = {}): ImportResult {
   const file = resolveExportPath(bundlePath)
-  let entries: Map<string, Uint8Array>
+  const { as: _as, ...limits } = opts
+  let zip: ZipReader
   try {
-    entries = readZipSafe(file, opts)
+    zip = ZipReader.open(file, limits)
   } catch (e) {
     if (e instanceof ZipError) throw new BundleError(e.message, file, e.entry)
     throw e
   }
-  const mBytes = entries.get(MANIFEST)
-  if (!mBytes) throw new BundleError(`${file}: no ${MANIFEST} in the archive: not an IRD Studio run bundle`, file)
-  const m = parseJsonEntry(file, MANIFEST, mBytes)
+  try {
+    return importFrom(store, file, zip, opts)
+  } catch (e) {
+    if (e instanceof ZipError) throw new BundleError(e.message, file, e.entry)
+    throw e
+  } finally {
+    zip.close()
+  }
+}
+
+function importFrom(store: RunStore, file: string, zip: ZipReader, opts: ImportOptions): ImportResult {
+  if (!zip.get(MANIFEST)) throw new BundleError(`${file}: no ${MANIFEST} in the archive: not an IRD Studio run bundle`, file)
+  const m = parseJsonEntry(file, MANIFEST, zip.read(MANIFEST, { bytes: MAX_MANIFEST_BYTES, by: `a ${MANIFEST} may hold` }))
   if (!isObject(m) || m.format !== BUNDLE_FORMAT) throw new BundleError(`${file}: ${MANIFEST} "format" must be "${BUNDLE_FORMAT}"`, file, MANIFEST)
   if (typeof m.version !== 'number' || m.version > BUNDLE_VERSION) {
     throw new BundleError(`${file}: bundle version ${JSON.stringify(m.version)} is newer than this IRD Studio reads (${BUNDLE_VERSION}); update IRD Studio`, file, MANIFEST)
@@ -160,28 +192,49 @@ export function importRunBundle(store: RunStore, bundlePath: string, opts: Impor
   }
   if (!isObject(m.files)) throw new BundleError(`${file}: ${MANIFEST} "files" must be an object {name: {bytes, sha256}}`, file, MANIFEST)
   const listed = m.files
-  // Every entry is listed with the right size and hash, and every listed file is present.
-  for (const name of entries.keys()) {
+  // Every entry is listed, every listed file is present with the size the archive's directory declares —
+  // all before a byte of run data is inflated.
+  for (const { name } of zip.entries) {
     if (name === MANIFEST) continue
     if (!name.startsWith(PREFIX)) throw new BundleError(`${file}: entry "${name}" lies outside run/ (a bundle holds bundle.json and run/…)`, file, name)
     if (!Object.prototype.hasOwnProperty.call(listed, name.slice(PREFIX.length))) throw new BundleError(`${file}: entry "${name}" is not listed in ${MANIFEST}`, file, name)
   }
+  const files: Array<{ rel: string; bytes: number; sha256: string }> = []
   for (const [rel, info] of Object.entries(listed)) {
     const why = unsafeRelativeName(rel)
     if (why) throw new BundleError(`${file}: ${MANIFEST} lists ${JSON.stringify(rel)}: ${why}`, file, MANIFEST)
-    const data = entries.get(PREFIX + rel)
-    if (!data) throw new BundleError(`${file}: ${MANIFEST} lists "${rel}", which the archive lacks`, file, PREFIX + rel)
-    if (!isObject(info) || typeof info.sha256 !== 'string' || typeof info.bytes !== 'number') throw new BundleError(`${file}: ${MANIFEST} entry "${rel}" must be {bytes, sha256}`, file, MANIFEST)
-    if (data.byteLength !== info.bytes || sha256(data) !== info.sha256) {
-      throw new BundleError(`${file}: entry "${PREFIX}${rel}" does not match the size/SHA-256 in ${MANIFEST} (${data.byteLength} bytes): the bundle is damaged`, file, PREFIX + rel)
+    const entry = zip.get(PREFIX + rel)
+    if (!entry) throw new BundleError(`${file}: ${MANIFEST} lists "${rel}", which the archive lacks`, file, PREFIX + rel)
+    if (!isObject(info) || typeof info.sha256 !== 'string' || typeof info.bytes !== 'number' || !Number.isSafeInteger(info.bytes) || info.bytes < 0) {
+      throw new BundleError(`${file}: ${MANIFEST} entry "${rel}" must be {bytes, sha256}`, file, MANIFEST)
     }
+    if (entry.size !== info.bytes) {
+      throw new BundleError(
+        `${file}: entry "${PREFIX}${rel}" does not match the size/SHA-256 in ${MANIFEST} (the archive declares ${entry.size} bytes, ${MANIFEST} ${info.bytes}): the bundle is damaged; nothing was unpacked`,
+        file,
+        PREFIX + rel
+      )
+    }
+    files.push({ rel, bytes: info.bytes, sha256: info.sha256 })
+  }
+  const cap = (rel: string) => ({ bytes: (listed[rel] as { bytes: number }).bytes, by: `${MANIFEST} declares for it` })
+  const mismatch = (rel: string, n: number) =>
+    new BundleError(`${file}: entry "${PREFIX}${rel}" does not match the size/SHA-256 in ${MANIFEST} (${n} bytes): the bundle is damaged`, file, PREFIX + rel)
+  // JSON entries are read into memory (bounded), checked against their hash and parsed.
+  const json = new Map<string, { bytes: Uint8Array; value: unknown }>()
+  for (const f of files) {
+    if (!f.rel.endsWith('.json')) continue
+    if (f.bytes > MAX_JSON_ENTRY_BYTES) throw new BundleError(`${file}: entry "${PREFIX}${f.rel}" is a ${f.bytes}-byte JSON file, more than the ${MAX_JSON_ENTRY_BYTES} bytes read`, file, PREFIX + f.rel)
+    const bytes = zip.read(PREFIX + f.rel, cap(f.rel))
+    if (bytes.byteLength !== f.bytes || sha256(bytes) !== f.sha256) throw mismatch(f.rel, bytes.byteLength)
+    json.set(f.rel, { bytes, value: parseJsonEntry(file, PREFIX + f.rel, bytes) })
   }
   for (const need of ['config.json', 'summary.json', 'status.json']) {
-    if (!entries.has(PREFIX + need)) throw new BundleError(`${file}: the run lacks ${need}; a run bundle holds at least config.json, summary.json and status.json`, file, PREFIX + need)
+    if (!json.has(need)) throw new BundleError(`${file}: the run lacks ${need}; a run bundle holds at least config.json, summary.json and status.json`, file, PREFIX + need)
   }
-  const config = parseJsonEntry(file, `${PREFIX}config.json`, entries.get(`${PREFIX}config.json`)!)
-  const summary = parseJsonEntry(file, `${PREFIX}summary.json`, entries.get(`${PREFIX}summary.json`)!)
-  const status = parseJsonEntry(file, `${PREFIX}status.json`, entries.get(`${PREFIX}status.json`)!)
+  const config = json.get('config.json')!.value
+  const summary = json.get('summary.json')!.value
+  const status = json.get('status.json')!.value
   if (!isObject(config) || !isObject(summary) || !isObject(status)) throw new BundleError(`${file}: config.json, summary.json and status.json must each hold a JSON object`, file)
   if (typeof summary.task !== 'string' || typeof summary.method !== 'string' || typeof summary.startedAt !== 'string') {
     throw new BundleError(`${file}: run/summary.json lacks "task", "method" or "startedAt"`, file, `${PREFIX}summary.json`)
@@ -189,9 +242,6 @@ export function importRunBundle(store: RunStore, bundlePath: string, opts: Impor
   const st = (status as unknown as StatusFile).status
   if (!['completed', 'cancelled', 'failed'].includes(st)) {
     throw new BundleError(`${file}: run/status.json says ${JSON.stringify(st)}; only finished runs (completed, cancelled, failed) can be imported`, file, `${PREFIX}status.json`)
-  }
-  for (const [name, data] of entries) {
-    if (name.endsWith('.json') && name !== MANIFEST) parseJsonEntry(file, name, data)
   }
 
   // The id: the bundle's, the caller's, or a fresh one on collision.
@@ -203,27 +253,42 @@ export function importRunBundle(store: RunStore, bundlePath: string, opts: Impor
     throw new BundleError(`${file}: cannot import as "${id}": ${(e as RunStoreError).message}`, file)
   }
   let renamed = false
-  if (existsSync(store.dir(id))) {
+  if (lexists(store.dir(id))) {
     if (opts.as !== undefined) throw new BundleError(`${file}: a run "${id}" already exists in ${store.root}; choose another id`, file)
     do id = `${originalId.slice(0, 100)}-imported-${randomBytes(3).toString('hex')}`
-    while (existsSync(store.dir(id)))
+    while (lexists(store.dir(id)))
     renamed = true
   }
   const newSummary: RunSummary = { ...(summary as unknown as RunSummary), id }
 
   mkdirSync(store.root, { recursive: true })
   writeFolderAtomicSync(store.dir(id), (tmp) => {
-    for (const [name, data] of entries) {
-      if (name === MANIFEST) continue
-      const rel = name.slice(PREFIX.length)
-      const target = join(tmp, ...rel.split('/'))
-      const parent = join(tmp, ...rel.split('/').slice(0, -1))
+    for (const f of files) {
+      const target = join(tmp, ...f.rel.split('/'))
+      const parent = join(tmp, ...f.rel.split('/').slice(0, -1))
       if (!existsSync(parent)) mkdirSync(parent, { recursive: true })
-      if (rel === 'summary.json') writeFileAtomic(target, JSON.stringify(newSummary, null, 2) + '\n')
-      else writeFileAtomic(target, data)
+      const j = json.get(f.rel)
+      if (f.rel === 'summary.json') writeFileAtomic(target, JSON.stringify(newSummary, null, 2) + '\n')
+      else if (j) writeFileAtomic(target, j.bytes)
+      else {
+        const hash = createHash('sha256')
+        let n = 0
+        streamToFile(target, (write) =>
+          zip.extract(
+            PREFIX + f.rel,
+            (piece) => {
+              hash.update(piece)
+              n += piece.byteLength
+              write(piece)
+            },
+            cap(f.rel)
+          )
+        )
+        if (n !== f.bytes || hash.digest('hex') !== f.sha256) throw mismatch(f.rel, n)
+      }
     }
     // Safetensors are checked where they will live (the reader takes files): a bad one aborts the import.
-    for (const rel of Object.keys(listed)) {
+    for (const { rel } of files) {
       if (!rel.endsWith('.safetensors')) continue
       try {
         readSafetensors(join(tmp, ...rel.split('/')))
@@ -233,5 +298,15 @@ export function importRunBundle(store: RunStore, bundlePath: string, opts: Impor
     }
   })
   const modelDir = typeof config.modelDir === 'string' ? config.modelDir : null
-  return { id, originalId, renamed, dir: store.dir(id), files: Object.keys(listed).length, baseModelFound: modelDir !== null && existsSync(modelDir), modelDir }
+  return { id, originalId, renamed, dir: store.dir(id), files: files.length, baseModelFound: modelDir !== null && existsSync(modelDir), modelDir }
+}
+
+/** Whether anything — a file, a folder, a link (even a dangling one) — has this name. */
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -10,5 +10,5 @@ export { exportGlueSubmission, GLUE_SUBMISSION_FILES, submissionTsv, writeGlueSu
 export { exportTable, formatFromFileName, selectRuns, type TableExportOptions } from './table'
 export { BUNDLE_FORMAT, BUNDLE_VERSION, BundleError, exportBundle, importRunBundle, type BundleExportOptions, type BundleManifest, type ImportOptions, type ImportResult } from './bundle'
 export { ExportPathError, resolveExportPath, unsafeRelativeName } from './paths'
-export { buildZip, DEFAULT_ZIP_LIMITS, readZipSafe, writeZipAtomic, ZipError, type ZipEntryInput, type ZipLimits } from './zip'
+export { buildZip, DEFAULT_ZIP_LIMITS, readZipSafe, writeZipAtomic, ZipError, ZipReader, type ExtractCap, type ZipEntryInfo, type ZipEntryInput, type ZipLimits } from './zip'
 export { EXPORT_KINDS, runExport, type ExportKind, type ExportOutcome, type ExportRequest, type RunExportOptions } from './run-export'

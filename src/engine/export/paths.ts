@@ -3,10 +3,12 @@
  * user) may become paths.
  *
  * Owns: refusing `..`, absolute paths, drive letters, backslashes, NUL and empty segments before any
- * byte is written; resolving an output path inside a chosen folder (the app passes its export folder).
+ * byte is written; resolving an output path inside a chosen folder (the app passes its export folder),
+ * by its text and through symbolic links (io/confine.ts: a link that leaves the folder is refused).
  * Must not: create or delete anything.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { confinePath, ConfinementError } from '../io/confine'
 
 export class ExportPathError extends Error {
   constructor(message: string) {
@@ -36,7 +38,8 @@ export function unsafeRelativeName(name: string): string | null {
 /**
  * The absolute path of `out`, which must lie inside `within` (when given). `out` may be relative (to
  * `within`, else to the working directory) or absolute; `..` that stays inside is allowed, one that
- * leaves is not.
+ * leaves is not, and so is a symbolic link anywhere on the way (`within/link` → elsewhere, or `out`
+ * itself a link) whose real path leaves `within`.
  */
 export function resolveExportPath(out: string, within?: string): string {
   if (typeof out !== 'string' || out === '') throw new ExportPathError('no output path given')
@@ -48,5 +51,10 @@ export function resolveExportPath(out: string, within?: string): string {
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw new ExportPathError(`output path ${JSON.stringify(out)} resolves to ${target}, which is not inside the export folder ${root}; choose a name inside it`)
   }
-  return target
+  try {
+    return confinePath(root, target, { what: 'the export folder' })
+  } catch (e) {
+    if (e instanceof ConfinementError) throw new ExportPathError(`output path ${JSON.stringify(out)}: ${e.message}`)
+    throw e
+  }
 }

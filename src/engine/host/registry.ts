@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
+import { confinePath, ConfinementError } from '../io/confine'
 import { detectTask, sha256File } from '../data'
 import { CodedError } from '../../shared/errors'
 import type { DataSource, DatasetEntry, DatasetOptions } from '../../shared/contract'
@@ -58,6 +59,16 @@ export class DatasetRegistry {
     return entry
   }
 
+  /** `p` inside the data folder by its text and through every link, else a FORBIDDEN error naming the link. */
+  private confined(p: string): string {
+    try {
+      return confinePath(this.dataDir, p, { what: "the app's data folder" })
+    } catch (e) {
+      if (e instanceof ConfinementError) throw new CodedError('INVALID_INPUT', e.message, { path: p })
+      throw e
+    }
+  }
+
   private save(entries: DatasetEntry[]): void {
     mkdirSync(this.dataDir, { recursive: true })
     writeJsonAtomic(this.file, entries)
@@ -85,7 +96,8 @@ export class DatasetRegistry {
       const sha = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')
       const existing = this.list().find((e) => e.uploaded && e.sha256 === sha && basename(e.path) === source.name)
       if (existing) return existing
-      path = join(this.uploads, id, source.name)
+      // The upload lands in the app's data folder, never through a link that leads out of it.
+      path = this.confined(join(this.uploads, id, source.name))
       mkdirSync(join(this.uploads, id), { recursive: true })
       writeFileAtomic(path, bytes)
       uploaded = true
@@ -132,8 +144,8 @@ export class DatasetRegistry {
     this.save(entries.filter((e) => e.id !== id))
     if (entry.uploaded) {
       const folder = resolve(entry.path, '..')
-      // Only ever the upload's own folder under <data>/uploads.
-      if (folder.startsWith(resolve(this.uploads) + sep)) rmSync(folder, { recursive: true, force: true })
+      // Only ever the upload's own folder under <data>/uploads, and not through a link leading elsewhere.
+      if (folder.startsWith(resolve(this.uploads) + sep)) rmSync(this.confined(folder), { recursive: true, force: true })
     }
     return true
   }

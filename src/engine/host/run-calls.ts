@@ -138,8 +138,11 @@ export class EngineRuns {
     return this.launch(config.trainOptions, config.devOptions, (store, hooks) => runJob(cfg, store, hooks))
   }
 
-  /** Continues a stopped, failed or interrupted run from its last checkpoint (src/engine/jobs/run-job.ts resumeJob). */
-  resume(runId: string): Promise<{ runId: string }> {
+  /**
+   * Continues a stopped, failed or interrupted run from its last good checkpoint (src/engine/jobs/run-job.ts
+   * resumeJob; a damaged checkpoint is refused unless `restart` starts training over).
+   */
+  resume(runId: string, opts: { restart?: boolean } = {}): Promise<{ runId: string }> {
     let saved: { trainOptions?: RunConfig['trainOptions']; devOptions?: RunConfig['devOptions'] } = {}
     try {
       saved = JSON.parse(readFileSync(join(new RunStore(this.runsDir()).dir(runId), 'config.json'), 'utf8')) as typeof saved
@@ -147,7 +150,7 @@ export class EngineRuns {
       /* resumeJob says what is wrong with the run */
     }
     const backend = this.backendName()
-    return this.launch(saved.trainOptions, saved.devOptions, (store, hooks) => resumeJob(store, runId, hooks, { backend }))
+    return this.launch(saved.trainOptions, saved.devOptions, (store, hooks) => resumeJob(store, runId, hooks, { backend, restart: opts.restart }))
   }
 
   private launch(

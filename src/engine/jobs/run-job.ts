@@ -33,7 +33,7 @@ import { BertTokenizer } from '../tokenizer'
 import { computeDelta, train } from '../train'
 import { Rng } from '../util/rng'
 import { RunStoreError, type Run, type RunStore } from '../runs/store'
-import { loadCheckpoint, removeCheckpoints, saveCheckpoint } from './checkpoint'
+import { loadCheckpointFrom, planResume, removeCheckpoints, removeDamaged, saveCheckpoint, type ResumePlan } from './checkpoint'
 import { faultPoint } from './fault'
 import { describeEstimate, estimateMemory, failureReason, type MemoryEstimate } from './memory'
 
@@ -265,16 +265,22 @@ type StoredConfig = RunJobConfig & { trainSha256?: string; devSha256?: string }
 /**
  * Continue a stopped run (cancelled, failed, or killed: the store reports it as interrupted) from its last
  * checkpoint, with the settings recorded in its config.json. The run's saved mask is reused (selection is
- * not repeated); without a checkpoint, training starts from step 0. The data files must still hold what
+ * not repeated). Checkpoints are verified first (jobs/checkpoint.ts planResume): a damaged one is named
+ * and the previous good one used; when none is good, or the event log records a checkpoint whose folder
+ * is gone, the resume is refused (JobInputError) unless `restart` starts training over from step 0. Only a
+ * run that never saved a checkpoint starts from step 0 on its own. The data files must still hold what
  * they held (SHA-256 checked). `backend` is the backend running now: another backend than the run's may
  * differ in the last bits, which the run's events note.
  */
-export async function resumeJob(store: RunStore, idOrPrefix: string, hooks: JobHooks, opts: { backend: string }): Promise<JobResult> {
+export async function resumeJob(store: RunStore, idOrPrefix: string, hooks: JobHooks, opts: { backend: string; restart?: boolean }): Promise<JobResult> {
   const probe = store.open(idOrPrefix)
   const saved = probe.readJson<StoredConfig>('config.json')
   if (!saved || typeof saved.modelDir !== 'string' || typeof saved.trainFile !== 'string') throw new RunStoreError(`run ${probe.id} has no readable config.json: it cannot be resumed`)
   const st = store.status(probe.id)
   if (st?.status === 'completed') throw new RunStoreError(`run ${probe.id} is already completed: nothing to resume`)
+  // Damage is found before anything is loaded or the run is touched.
+  const plan = planResume(probe.dir, probe.id, { restart: opts.restart })
+  if (plan.kind === 'refuse') throw new JobInputError(plan.message)
   const cfg: RunJobConfig = { ...saved, backend: opts.backend }
   const prep = await prepare(cfg, hooks)
   if (saved.trainSha256 && prep.trainSet.sha256 !== saved.trainSha256) {
@@ -287,10 +293,13 @@ export async function resumeJob(store: RunStore, idOrPrefix: string, hooks: JobH
   const notes: string[] = []
   if (saved.backend !== opts.backend) notes.push(`the run started on ${saved.backend} and continues on ${opts.backend}: results may differ from an uninterrupted run in the last bits`)
   run.event('resume', { pid: process.pid, backend: opts.backend, notes })
-  return execute(cfg, prep, run, hooks, { resumeFromCheckpoint: true, notes })
+  if (plan.kind === 'restart') removeCheckpoints(run.dir)
+  // said in the resume-point event; a damaged folder must not become the next save's fallback
+  if (plan.kind === 'checkpoint') removeDamaged(run.dir, plan)
+  return execute(cfg, prep, run, hooks, { resumeFromCheckpoint: true, notes, plan })
 }
 
-async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHooks, mode: { resumeFromCheckpoint: boolean; notes?: string[] }): Promise<JobResult> {
+async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHooks, mode: { resumeFromCheckpoint: boolean; notes?: string[]; plan?: ResumePlan }): Promise<JobResult> {
   const emit = (e: JobEvent) => hooks.onEvent?.(e)
   const { loaded, tokenizer, trainSet, devSet, examples, reused } = prep
   const model = BertForSequenceClassification.fromState(loaded.config, loaded.state)
@@ -349,10 +358,19 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
       trainMask = selection.mask
     }
 
-    const ck = mode.resumeFromCheckpoint ? loadCheckpoint(run.dir) : null
-    if (mode.resumeFromCheckpoint) {
+    const plan = mode.resumeFromCheckpoint ? mode.plan : undefined
+    const ck = plan?.folder ? loadCheckpointFrom(run.dir, plan.folder) : null
+    if (plan) {
       resumedFromStep = ck?.info.step ?? 0
-      log('resume-point', { step: resumedFromStep, totalSteps: ck?.info.totalSteps, epoch: ck?.info.epoch, message: ck ? `continuing from the checkpoint at step ${ck.info.step} of ${ck.info.totalSteps}` : 'no checkpoint saved: training starts from step 0', notes: mode.notes })
+      log('resume-point', {
+        step: resumedFromStep,
+        totalSteps: ck?.info.totalSteps,
+        epoch: ck?.info.epoch,
+        message: plan.message,
+        ...(plan.kind === 'restart' ? { restart: true } : {}),
+        ...(plan.damaged.length ? { damaged: plan.damaged.map((d) => d.message) } : {}),
+        notes: mode.notes
+      })
     }
     const result = await train({
       model,

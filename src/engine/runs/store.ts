@@ -16,15 +16,20 @@
  * hundreds of runs list in milliseconds.
  * Must not: run anything, or write outside its runs directory (run ids are checked).
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
+import { confinePath, ConfinementError } from '../io/confine'
+import { inspectCheckpoints } from '../jobs/checkpoint'
 
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
+/** A status as status.json records it. */
+export type WrittenStatus = 'running' | 'completed' | 'cancelled' | 'failed'
+/** What the run index shows: a written status, or "damaged" when the run's own files cannot be read. */
+export type RunStatus = WrittenStatus | 'damaged'
 
 export interface StatusFile {
-  status: RunStatus
+  status: WrittenStatus
   reason?: string
   pid: number
   startedAt: string
@@ -81,11 +86,126 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 24) || 'run'
 }
 
+/**
+ * Read a run's JSON file: the value, or why it cannot be used (missing, empty, truncated or not JSON, not
+ * an object), as the listing says it.
+ */
+function readRunJson(path: string): { value: Record<string, unknown> } | { missing: true } | { fault: string } {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return { missing: true }
+    return { fault: `${basename(path)} cannot be read (${code ?? (e as Error).message})` }
+  }
+  if (text.length === 0) return { fault: `${basename(path)} is empty (0 bytes)` }
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch (e) {
+    return { fault: `${basename(path)} is not valid JSON (${Buffer.byteLength(text)} bytes; truncated or overwritten: ${(e as Error).message})` }
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { fault: `${basename(path)} holds ${Array.isArray(v) ? 'an array' : JSON.stringify(v)?.slice(0, 40)}, not a JSON object` }
+  return { value: v as Record<string, unknown> }
+}
+
+const STATUSES: readonly string[] = ['running', 'completed', 'cancelled', 'failed']
+
+/**
+ * One run folder as the index shows it. A folder that holds a run's files but whose summary.json or
+ * status.json cannot be read is listed as "damaged" with the reason (never dropped); a folder with none
+ * of a run's files (or a temp folder of an atomic write) is not a run: null.
+ */
+function listEntry(store: RunStore, name: string): RunSummary | null {
+  if (name.includes('.tmp-')) return null
+  let dir: string
+  const damaged = (reason: string, s?: Record<string, unknown>): RunSummary => {
+    const str = (k: string) => (s && typeof s[k] === 'string' ? (s[k] as string) : undefined)
+    let startedAt = str('startedAt')
+    if (!startedAt) {
+      try {
+        startedAt = lstatSync(join(store.root, name)).mtime.toISOString()
+      } catch {
+        startedAt = new Date(0).toISOString()
+      }
+    }
+    return {
+      id: name,
+      ...(str('name') ? { name: str('name') } : {}),
+      task: str('task') ?? 'unknown',
+      method: str('method') ?? 'unknown',
+      model: str('model') ?? 'unknown',
+      seed: s && typeof s.seed === 'number' ? s.seed : -1,
+      startedAt,
+      status: 'damaged',
+      reason: `${reason}; the run's other files are untouched`
+    }
+  }
+  try {
+    dir = store.dir(name)
+  } catch (e) {
+    return damaged((e as Error).message)
+  }
+  let st
+  try {
+    st = statSync(dir)
+  } catch {
+    return null
+  }
+  if (!st.isDirectory()) return null
+  for (const f of ['summary.json', 'status.json']) {
+    try {
+      confinePath(dir, join(dir, f), { what: `run ${name}'s folder` })
+    } catch (e) {
+      return damaged((e as Error).message)
+    }
+  }
+  const summary = readRunJson(join(dir, 'summary.json'))
+  if ('missing' in summary) {
+    // a run's folder without its summary: damaged; any other folder is not a run
+    if (existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'status.json'))) return damaged('summary.json is missing (deleted, or the run never finished starting)')
+    return null
+  }
+  if ('fault' in summary) return damaged(summary.fault)
+  const s = summary.value
+  const lacks = ['task', 'method', 'startedAt'].filter((k) => typeof s[k] !== 'string')
+  if (lacks.length) return damaged(`summary.json lacks ${lacks.map((k) => `"${k}"`).join(', ')}`, s)
+  const out = { ...(s as unknown as RunSummary), id: name }
+  const status = readRunJson(join(dir, 'status.json'))
+  if ('fault' in status) return damaged(status.fault, s)
+  if ('value' in status) {
+    const sv = status.value as unknown as StatusFile
+    if (!STATUSES.includes(sv.status)) return damaged(`status.json says ${JSON.stringify(sv.status)?.slice(0, 40)}, not one of ${STATUSES.join(', ')}`, s)
+    out.status = sv.status
+    out.reason = sv.reason
+    if (sv.status === 'running' && !pidAlive(sv.pid)) {
+      out.status = 'failed'
+      out.reason = interruptedReason(dir, sv.pid)
+    } else if (sv.status === 'cancelled' || sv.status === 'failed') {
+      // a stopped run resumes from its checkpoint: damage there is said here too
+      const { damaged } = inspectCheckpoints(dir, { verify: false })
+      if (damaged.length) out.reason = `${sv.reason ?? sv.status}; damaged checkpoint: ${damaged.map((d) => d.message).join('; ')}`
+    }
+  }
+  return out
+}
+
 function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T
   } catch {
     return undefined
+  }
+}
+
+/** confinePath with the store's error type. */
+function confined(root: string, p: string, what: string): string {
+  try {
+    return confinePath(root, p, { what })
+  } catch (e) {
+    if (e instanceof ConfinementError) throw new RunStoreError(e.message)
+    throw e
   }
 }
 
@@ -106,10 +226,13 @@ export class RunStore {
     this.root = resolve(root)
   }
 
-  /** A run folder path; refuses ids that could escape the runs directory. */
+  /**
+   * A run folder path; refuses ids that could escape the runs directory, and a run folder that is a
+   * symbolic link leading outside it (the runs directory itself may be a link).
+   */
   dir(id: string): string {
     if (!ID_RE.test(id) || id.includes('..')) throw new RunStoreError(`invalid run id "${id}": use letters, digits, '.', '_' and '-'`)
-    return join(this.root, id)
+    return confined(this.root, join(this.root, id), 'the runs folder')
   }
 
   /** Create a new run folder with its config; status "running". */
@@ -139,25 +262,17 @@ export class RunStore {
     return run
   }
 
-  /** Every run, newest first; a run whose process died while "running" is reported as failed. */
+  /**
+   * Every run, newest first; a run whose process died while "running" is reported as failed, and a run
+   * whose summary.json or status.json is missing, truncated or not JSON as "damaged" with the reason.
+   */
   list(): RunSummary[] {
     if (!existsSync(this.root)) return []
     const out: RunSummary[] = []
     for (const name of readdirSync(this.root)) {
       if (!ID_RE.test(name)) continue
-      const dir = join(this.root, name)
-      const summary = readJson<RunSummary>(join(dir, 'summary.json'))
-      if (!summary) continue
-      const status = readJson<StatusFile>(join(dir, 'status.json'))
-      if (status) {
-        summary.status = status.status
-        summary.reason = status.reason
-        if (status.status === 'running' && !pidAlive(status.pid)) {
-          summary.status = 'failed'
-          summary.reason = interruptedReason(dir, status.pid)
-        }
-      }
-      out.push(summary)
+      const entry = listEntry(this, name)
+      if (entry) out.push(entry)
     }
     return out.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1))
   }
@@ -175,8 +290,9 @@ export class RunStore {
   open(idOrPrefix: string): Run {
     const id = this.resolve(idOrPrefix)
     const run = new Run(id, this.dir(id))
-    const summary = readJson<RunSummary>(join(run.dir, 'summary.json'))
-    if (!summary) throw new RunStoreError(`run ${id} has no readable summary.json in ${run.dir}`)
+    const read = readRunJson(join(run.dir, 'summary.json'))
+    if (!('value' in read)) throw new RunStoreError(`run ${id} is damaged: ${'fault' in read ? read.fault : 'summary.json is missing'} (in ${run.dir})`)
+    const summary = read.value as unknown as RunSummary
     run.summary = summary
     const status = readJson<StatusFile>(join(run.dir, 'status.json'))
     if (status) {
@@ -240,10 +356,16 @@ export class RunStore {
   }
 }
 
-/** Why a run whose process vanished stopped, and whether it can continue. */
+/** Why a run whose process vanished stopped, and whether it can continue (checkpoints checked cheaply: sizes and manifests). */
 function interruptedReason(dir: string, pid: number): string {
-  const ck = readJson<{ step?: number; totalSteps?: number }>(join(dir, 'checkpoint', 'checkpoint.json'))
-  const tail = ck && typeof ck.step === 'number' ? `; \`ird-studio resume ${basename(dir)}\` continues from its checkpoint at step ${ck.step}${ck.totalSteps ? ` of ${ck.totalSteps}` : ''}` : `; \`ird-studio resume ${basename(dir)}\` starts it again${existsSync(join(dir, 'mask', 'mask.json')) ? ' from its saved mask' : ''}`
+  const { usable, damaged } = inspectCheckpoints(dir, { verify: false })
+  const ck = usable[0]?.info
+  const hurt = damaged.length ? `; damaged checkpoint: ${damaged.map((d) => d.message).join('; ')}` : ''
+  const tail = ck
+    ? `${hurt}; \`ird-studio resume ${basename(dir)}\` continues from its checkpoint at step ${ck.step}${ck.totalSteps ? ` of ${ck.totalSteps}` : ''}`
+    : damaged.length
+      ? `${hurt}; no good checkpoint is left: \`ird-studio resume ${basename(dir)} --restart\` starts training over`
+      : `; \`ird-studio resume ${basename(dir)}\` starts it again${existsSync(join(dir, 'mask', 'mask.json')) ? ' from its saved mask' : ''}`
   return `interrupted: the process (pid ${pid}) ended without finishing the run (killed, crashed or out of memory)${tail}`
 }
 
@@ -256,23 +378,25 @@ export class Run {
     readonly dir: string
   ) {}
 
+  /** A file of the run; refuses names and links that lead outside the run folder. */
   path(file: string): string {
     if (file.includes('..') || file.startsWith('/') || file.includes('\\')) throw new RunStoreError(`invalid file name "${file}" inside a run folder`)
-    return join(this.dir, file)
+    return confined(this.dir, join(this.dir, file), `run ${this.id}'s folder`)
   }
 
   writeStatus(s: StatusFile): void {
-    writeJsonAtomic(join(this.dir, 'status.json'), s)
+    writeJsonAtomic(this.path('status.json'), s)
   }
 
   writeSummary(): void {
-    writeJsonAtomic(join(this.dir, 'summary.json'), this.summary)
+    writeJsonAtomic(this.path('summary.json'), this.summary)
   }
 
   /** Append one event to events.jsonl (one write call per line). */
   event(phase: string, fields: Record<string, unknown> = {}): RunEvent {
     const e: RunEvent = { time: new Date().toISOString(), elapsedMs: Date.now() - this.started, phase, ...fields }
-    appendFileSync(join(this.dir, 'events.jsonl'), JSON.stringify(e) + '\n')
+    // appending follows links: the path is confined first
+    appendFileSync(this.path('events.jsonl'), JSON.stringify(e) + '\n')
     return e
   }
 
@@ -290,7 +414,7 @@ export class Run {
 
   /** Events in order; a cut last line (the process died mid-append) is skipped. */
   events(): RunEvent[] {
-    const p = join(this.dir, 'events.jsonl')
+    const p = this.path('events.jsonl')
     if (!existsSync(p)) return []
     const out: RunEvent[] = []
     for (const line of readFileSync(p, 'utf8').split('\n')) {
@@ -305,7 +429,7 @@ export class Run {
   }
 
   /** Mark the run finished. Results must already be on disk for "completed". */
-  finish(status: Exclude<RunStatus, 'running'>, fields: Partial<RunSummary> = {}, reason?: string): void {
+  finish(status: Exclude<WrittenStatus, 'running'>, fields: Partial<RunSummary> = {}, reason?: string): void {
     if (status === 'completed' && !existsSync(join(this.dir, 'results.json'))) {
       throw new RunStoreError(`run ${this.id}: refusing to mark completed without results.json`)
     }

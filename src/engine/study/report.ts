@@ -132,7 +132,7 @@ export function collectResults(cfg: StudyConfig, state: StudyState, store: RunSt
     const o = state.cells[cell.key]
     const run = o ? byId.get(o.runId) : undefined
     if (!o || !run) return { cell, status: 'missing' }
-    const res: CellResult = { cell, runId: o.runId, status: run.status === 'running' ? 'failed' : run.status, reason: run.reason }
+    const res: CellResult = { cell, runId: o.runId, status: run.status === 'running' || run.status === 'damaged' ? 'failed' : run.status, reason: run.reason }
     if (run.status === 'completed') {
       res.main = run.main
       res.metrics = run.metrics

@@ -25,7 +25,8 @@ describe('run store: resume', () => {
     expect(store.list()[0].reason).toMatch(/starts it again from its saved mask$/)
     mkdirSync(join(run.dir, 'checkpoint'))
     writeFileSync(join(run.dir, 'checkpoint', 'checkpoint.json'), JSON.stringify({ step: 12, totalSteps: 40 }))
-    expect(store.list()[0].reason).toMatch(/continues from its checkpoint at step 12 of 40$/)
+    // not a real checkpoint manifest: said as damage, never as a step to continue from
+    expect(store.list()[0].reason).toMatch(/damaged checkpoint: checkpoint\/checkpoint\.json: not a checkpoint .*; no good checkpoint is left: `ird-studio resume \S+ --restart` starts training over$/)
     // open() reads the same status as list()
     expect(store.open(run.id).summary.status).toBe('failed')
   })
