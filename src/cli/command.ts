@@ -2,6 +2,7 @@
  * The shape of one CLI command. Commands beyond the core ones live in src/cli/commands/<name>.ts, each
  * exporting a `Record<string, Command>`, and are listed in src/cli/commands/index.ts.
  */
+import { BACKEND_CHOICES } from '../shared/contract'
 import type { FlagSpec, Flags } from './args'
 import type { Progress } from './progress'
 
@@ -15,5 +16,6 @@ export interface Command {
 
 export type CommandTable = Record<string, Command>
 
-export const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
+/** No default: unset means $IRD_BACKEND, else auto (a default here would hide the variable). */
+export const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend (default: $IRD_BACKEND, else auto)', choices: BACKEND_CHOICES }
 export const RUNS_FLAG: FlagSpec = { type: 'string', help: 'runs directory', default: 'runs', metavar: 'DIR' }

@@ -542,11 +542,11 @@ async function measureThroughput(config: BertConfig, seqLen: number): Promise<nu
     const batchSize = 4
     const batch = randomBatch(batchSize, seqLen, config.vocab_size, 2)
     const labels = Array.from({ length: batchSize }, (_, i) => i % Math.max(1, config.num_labels))
-    acc.addBatch(batch, labels) // warm-up: kernels compile, buffers allocate
+    await acc.addBatch(batch, labels) // warm-up: kernels compile, buffers allocate
     const t0 = performance.now()
     let n = 0
     do {
-      acc.addBatch(batch, labels)
+      await acc.addBatch(batch, labels)
       n += batchSize
       await new Promise((r) => setImmediate(r))
     } while (performance.now() - t0 < 500)

@@ -3,10 +3,44 @@
  * dense dW = dYᵀX costs as much as the forward matmul; computing just the k selected entries costs
  * k · N multiply-adds on the host (N = batch rows), far less, and needs no transpose.
  * Entries are HF-layout flat indices, sorted ascending (the mask format). Sums run in float64.
+ * Backends without synchronous reads (webgpu) compute the same entries on the device instead
+ * (sparse*GradTensor): the dense product, then a gather of the k entries.
  * Must not: allocate tensors between reading the heap views and finishing (views would detach).
  */
-import type * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs'
+import { hasSyncReads } from '../backend'
 import { hostView } from '../util/host-view'
+
+/** sparseLinearGrad as a [k] tensor; on webgpu computed on the device (dense dYᵀX, then the k entries). */
+export function sparseLinearGradTensor(x: tf.Tensor, dy: tf.Tensor, indices: Int32Array): tf.Tensor {
+  if (hasSyncReads()) return tf.tensor1d(sparseLinearGrad(x, dy, indices))
+  return tf.tidy(() => tf.gather(tf.reshape(tf.matMul(dy, x, true, false), [-1]), tf.tensor1d(indices, 'int32')))
+}
+
+/**
+ * sparseEmbeddingGrad as a [k] tensor; on webgpu on the device: the token gradients summed per distinct
+ * row of this batch ([U, H], U ≤ tokens), then the k entries (0 where the batch does not use the row).
+ */
+export function sparseEmbeddingGradTensor(g: tf.Tensor, rows: Int32Array, H: number, indices: Int32Array): tf.Tensor {
+  if (hasSyncReads()) return tf.tensor1d(sparseEmbeddingGrad(g, rows, H, indices))
+  const compact = new Map<number, number>()
+  const seg = new Int32Array(rows.length)
+  for (let t = 0; t < rows.length; t++) {
+    let c = compact.get(rows[t])
+    if (c === undefined) compact.set(rows[t], (c = compact.size))
+    seg[t] = c
+  }
+  const U = compact.size
+  const at = new Int32Array(indices.length)
+  for (let j = 0; j < indices.length; j++) {
+    const c = compact.get(Math.floor(indices[j] / H))
+    at[j] = c === undefined ? U * H : c * H + (indices[j] % H) // U·H: the appended zero
+  }
+  return tf.tidy(() => {
+    const summed = tf.reshape(tf.unsortedSegmentSum(g, tf.tensor1d(seg, 'int32'), U), [-1])
+    return tf.gather(tf.concat([summed, tf.zeros([1])]), tf.tensor1d(at, 'int32'))
+  })
+}
 
 /** dW[o, i] = Σ_n dy[n, o] · x[n, i] at the given flat indices f = o·in + i of W [out, in]. */
 export function sparseLinearGrad(x: tf.Tensor, dy: tf.Tensor, indices: Int32Array): Float32Array {
