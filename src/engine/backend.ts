@@ -152,14 +152,16 @@ function adapterText(a: GpuAdapterInfo): string {
 }
 
 /**
- * The limits that bound one tensor on the running backend (webgpu: the device's maxStorageBufferBindingSize
- * and maxBufferSize, in bytes); null where the backend has no such limit.
+ * The limit that bounds one tensor on the running backend (webgpu: the device's maxStorageBufferBindingSize
+ * and maxBufferSize, in bytes, or IRD_WEBGPU_BUFFER_LIMIT where that is lower: a cap on GPU memory per
+ * tensor); null where the backend has no such limit.
  */
 export function deviceBufferLimit(): number | null {
   if (tf.getBackend() !== 'webgpu') return null
   const limits = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } } }).device?.limits
-  if (!limits) return null
-  return Math.min(Number(limits.maxStorageBufferBindingSize ?? Infinity), Number(limits.maxBufferSize ?? Infinity))
+  const cap = Number(process.env.IRD_WEBGPU_BUFFER_LIMIT)
+  const out = Math.min(Number(limits?.maxStorageBufferBindingSize ?? Infinity), Number(limits?.maxBufferSize ?? Infinity), cap > 0 ? cap : Infinity)
+  return Number.isFinite(out) ? out : null
 }
 
 /** Backends whose tensors the host can read synchronously (dataSync); webgpu in Node cannot. */

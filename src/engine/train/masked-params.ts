@@ -181,7 +181,7 @@ export class MaskedParams {
     const parts = picked.filter((t): t is tf.Tensor => t !== null)
     let flat: Float32Array
     try {
-      const joined = parts.length > 1 ? tf.concat(parts) : parts[0]
+      const joined = parts.length > 1 ? tf.tidy(() => tf.concat(parts.map((t) => tf.reshape(t, [-1])))) : parts[0]
       flat = joined ? ((await joined.data()) as Float32Array) : new Float32Array(0)
       if (parts.length > 1) joined.dispose()
     } finally {
