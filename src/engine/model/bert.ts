@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs'
 import { bertParameterSpec, type BertConfig, type ParamSpec, type StateDict } from './config'
 import { hasSyncReads } from '../backend'
 import { sumRowsPerSampleHost } from '../util/host-view'
-import { sparseEmbeddingGradTensor, sparseLinearGradTensor } from './sparse-grad'
+import { embeddingGradTensor, sparseEmbeddingGradTensor, sparseLinearGradTensor } from './sparse-grad'
 
 /** A tokenised batch, row-major [batchSize, seqLen]. */
 export interface BertBatch {
@@ -502,7 +502,7 @@ export class BertForSequenceClassification {
       } else {
         const seg = (name: string, rows: Int32Array, n: number) => {
           const entries = opts.gradEntries?.(name)
-          return entries ? sparseEmbeddingGradTensor(dEmb, rows, cfg.hidden_size, entries) : tf.unsortedSegmentSum(dEmb, tf.tensor1d(rows, 'int32'), n)
+          return entries ? sparseEmbeddingGradTensor(dEmb, rows, cfg.hidden_size, entries) : embeddingGradTensor(dEmb, rows, n)
         }
         if (want(word)) grads[word] = seg(word, cache.ids, cfg.vocab_size)
         if (want(posName)) grads[posName] = seg(posName, posIds, cfg.max_position_embeddings)
