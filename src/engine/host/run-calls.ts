@@ -474,7 +474,7 @@ export class EngineRuns {
     }
     if (perSec === undefined) {
       // ~6 FLOPs per parameter and token for a forward + backward pass; one wasm thread does ~16 GFLOP/s.
-      const gflops = backend === 'tensorflow-gpu' ? 2_000 : backend === 'tensorflow' ? 40 : backend === 'wasm' ? 16 : 1
+      const gflops = backend === 'tensorflow-gpu' ? 2_000 : backend === 'webgpu' ? 500 : backend === 'tensorflow' ? 40 : backend === 'wasm' ? 16 : 1
       perSec = (gflops * 1e9) / (6 * (totalParams - config.vocab_size * config.hidden_size) * seqLen)
       notes.push(`time assumed from the model size (${gflops} GFLOP/s on ${backend}); ask for a measurement for a better figure`)
     }
