@@ -68,7 +68,7 @@ export class FisherAccumulator {
    */
   async addBatch(batch: BertBatch, labels: ArrayLike<number>, opts: FisherBatchOptions = {}): Promise<Float64Array> {
     if (!hasSyncReads()) {
-      const cap = this.deviceChunk(opts)
+      const cap = this.deviceChunk(opts, batch.seqLen)
       if (batch.batchSize > cap) {
         const scores = new Float64Array(opts.scores ? batch.batchSize : 0)
         for (let start = 0; start < batch.batchSize; start += cap) {
@@ -194,18 +194,20 @@ export class FisherAccumulator {
   }
 
   /**
-   * Most samples per backward pass on the device: the largest per-sample gradient [B, P] (and its square)
-   * must fit one storage buffer binding (deviceBufferLimit). At least 1.
+   * Most samples per backward pass on the device: each tensor of the pass must fit one storage buffer
+   * binding (deviceBufferLimit): the largest per-sample gradient [B, P] (and its square), the attention
+   * probabilities [B, heads, T, T] and the feed-forward activations [B·T, intermediate]. At least 1.
    */
-  private deviceChunk(opts: FisherBatchOptions): number {
+  private deviceChunk(opts: FisherBatchOptions, T: number): number {
     const limit = deviceBufferLimit()
     if (limit === null) return Infinity
-    let maxP = 1
+    const c = this.model.config
+    let perSample = Math.max(c.num_attention_heads * T * T, T * Math.max(c.intermediate_size, c.hidden_size))
     for (const s of this.model.spec) {
       if (s.name.startsWith('classifier.') || s.name.endsWith('embeddings.weight') || (opts.params && !opts.params(s.name))) continue
-      maxP = Math.max(maxP, numel(s.shape))
+      perSample = Math.max(perSample, numel(s.shape))
     }
-    return Math.max(1, Math.floor(limit / (4 * maxP)))
+    return Math.max(1, Math.floor(limit / (4 * perSample)))
   }
 
   /** webgpu: F += Σ_i w_i f_i on the device; returns the per-sample scores [B] when asked (caller keeps/disposes). */

@@ -5,7 +5,7 @@
  * with no tensor left behind by a Fisher pass.
  */
 import * as tf from '@tensorflow/tfjs'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { describeBackend } from '../../../src/engine/backend'
 import { FisherAccumulator, type FisherBatchOptions } from '../../../src/engine/fisher/accumulator'
 import { BertForSequenceClassification, disposeCache } from '../../../src/engine/model/bert'
@@ -131,11 +131,16 @@ describe.skipIf(!HAVE_WEBGPU)('webgpu backend', () => {
     const largest = Math.max(...[...fx.state].filter(([n]) => !n.startsWith('classifier.') && !n.endsWith('embeddings.weight')).map(([, t]) => t.data.length))
     process.env.IRD_WEBGPU_BUFFER_LIMIT = String(4 * largest) // one sample's largest gradient per chunk
     let chunked
+    let calls = 0
+    const spy = vi.spyOn(FisherAccumulator.prototype, 'addBatch')
     try {
       chunked = await fisherOn('webgpu', 'cls3-gelu-pairs', opts)
     } finally {
       delete process.env.IRD_WEBGPU_BUFFER_LIMIT
+      calls = spy.mock.calls.length
+      spy.mockRestore()
     }
+    expect(calls, 'one call for the batch, one per chunk').toBeGreaterThan(2)
     expect(chunked.leaked).toBe(0)
     for (const [p, f] of whole.F) expect(maxRel(chunked.F.get(p)!, f), p).toBeLessThan(1e-5)
     expect(maxRel(chunked.scores, whole.scores)).toBeLessThan(1e-5)
