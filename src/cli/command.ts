@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path'
 import { defaultAppDataDir, defaultRunsDir } from '../engine/host/paths'
+import { BACKEND_CHOICES } from '../shared/contract'
 import { UsageError, type FlagSpec, type Flags } from './args'
 import type { Progress } from './progress'
 
@@ -17,7 +18,8 @@ export interface Command {
 
 export type CommandTable = Record<string, Command>
 
-export const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
+/** No default: unset means $IRD_BACKEND, else auto (a default here would hide the variable). */
+export const BACKEND_FLAG: FlagSpec = { type: 'string', help: 'TensorFlow.js backend (default: $IRD_BACKEND, else auto)', choices: BACKEND_CHOICES }
 /** Where runs live unless --runs says otherwise: the folder the desktop app and `serve` use. */
 export const RUNS_HELP = 'runs folder (default: $IRD_RUNS_DIR, else the desktop app\'s, <app data>/runs: the one `serve` and the app show)'
 export const RUNS_FLAG: FlagSpec = { type: 'string', help: RUNS_HELP, metavar: 'DIR' }

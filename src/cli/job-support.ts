@@ -26,7 +26,8 @@ export function installSigint(progress: Progress): void {
 
 export async function startBackend(flags: Flags, progress: Progress): Promise<string> {
   try {
-    const info = await initBackend({ force: flags.backend as BackendName | 'auto' })
+    // unset: initBackend reads IRD_BACKEND, else auto
+    const info = await initBackend({ force: flags.backend === undefined ? undefined : (flags.backend as BackendName | 'auto') })
     const text = describeBackend(info)
     progress.log(`backend: ${text}`)
     return info.name

@@ -84,6 +84,10 @@ const SELECT_FLAGS: Record<string, FlagSpec> = {
 
 function jobConfig(flags: Flags, backend: string): RunJobConfig {
   const task = requireTask(flags.task)
+  // worker threads each start their own wasm/cpu engine; webgpu runs every job on its one device here
+  if (backend === 'webgpu' && flags.workers !== undefined && Number(flags.workers) > 0) {
+    throw new UsageError(`--workers ${String(flags.workers)}: on webgpu the engine runs Fisher passes and training on the GPU in one process (worker threads would each need their own device); use --workers 0 or leave it out`)
+  }
   const small = task === 'rte' || task === 'mrpc' || task === 'stsb' || task === 'cola' || task === 'wnli'
   return {
     name: flags.name as string | undefined,

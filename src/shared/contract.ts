@@ -82,15 +82,30 @@ export * from './domain'
 // Domain types
 
 /**
- * The backend names and BackendInfo mirror src/engine/backend.ts field for field. They are restated here
- * (not imported) because importing that module, even as `import type`, pulls tfjs and node typings into the
- * renderer's type check; test/shared/contract.test.ts asserts at compile time that both stay identical.
+ * The backend names, in the engine's auto order (fastest first): the one list every process uses (the
+ * engine's selection, the CLI's --backend choices, the interface's menus). BackendInfo is the engine's own
+ * type (src/engine/backend.ts imports it from here; this module must not import the engine, which would
+ * pull tfjs and node typings into the renderer's type check).
  */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const
 /** What a user may ask for: `auto` picks the fastest backend that works. */
 export type BackendChoice = (typeof BACKEND_CHOICES)[number]
+
+/** The WebGPU adapter Dawn found (GPUAdapterInfo and the limits that bound tensor sizes). */
+export interface GpuAdapterInfo {
+  vendor: string
+  architecture: string
+  device: string
+  description: string
+  /** A software rasteriser (lavapipe/llvmpipe, SwiftShader, WARP, or isFallbackAdapter): never picked unforced. */
+  software: boolean
+  /** Bytes. */
+  maxBufferSize: number
+  /** Bytes: the largest tensor one kernel may bind. */
+  maxStorageBufferBindingSize: number
+}
 
 export interface BackendInfo {
   /** The backend that runs. */
@@ -103,6 +118,8 @@ export interface BackendInfo {
   skipped: Array<{ name: BackendName; reason: string }>
   /** Details: wasm SIMD/threads, tfjs version, GPU devices where known. */
   details: Record<string, string | number | boolean>
+  /** The WebGPU adapter when one was found, whether webgpu runs (name 'webgpu') or was skipped. */
+  adapter?: GpuAdapterInfo
 }
 
 /** Where the interface runs: the Electron app, or a browser talking to `ird-studio serve`. */
@@ -544,5 +561,16 @@ export const backendInfo: Validator<BackendInfo> = object({
   tfBackend: string({ maxLength: 100 }),
   forced: boolean,
   skipped: array(object({ name: oneOf(BACKEND_NAMES), reason: string({ maxLength: 2_000 }) }), { maxLength: BACKEND_NAMES.length }),
-  details: record(scalar)
+  details: record(scalar),
+  adapter: optional(
+    object({
+      vendor: string({ maxLength: 500 }),
+      architecture: string({ maxLength: 500 }),
+      device: string({ maxLength: 500 }),
+      description: string({ maxLength: 500 }),
+      software: boolean,
+      maxBufferSize: number({ min: 0 }),
+      maxStorageBufferBindingSize: number({ min: 0 })
+    })
+  )
 })

@@ -121,6 +121,12 @@ describe('npm run dist', () => {
         expect(files).not.toContain(`/node_modules/@tensorflow/tfjs-node/${f}`)
       }
     } else console.warn('no hard-linked node_modules copy: the tfjs-node packaging rules were not checked')
+    // WebGPU: Dawn's N-API addon is a real file next to the asar (dlopen), the backend's Node bundle inside
+    if (existsSync(join(proj, 'node_modules/webgpu/dist/linux-x64/dawn.node'))) {
+      expect(existsSync(join(unpacked, 'webgpu/dist/linux-x64/dawn.node')), 'dawn.node unpacked').toBe(true)
+      expect(files).toContain('/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.node.js')
+      expect(files).not.toContain('/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js')
+    }
     // wasm binaries are real files next to the asar
     for (const w of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) {
       expect(existsSync(join(app, 'resources/app.asar.unpacked/node_modules/@tensorflow/tfjs-backend-wasm/dist', w)), w).toBe(true)

@@ -48,8 +48,10 @@ describe('EngineHost with the real engine process', () => {
     expect(result.name).toBe('wasm')
     expect(result.tfBackend).toBe('wasm')
     expect(result.forced).toBe(false)
-    expect(result.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow'])
-    for (const s of result.skipped) expect(s.reason).toMatch(/not installed|failed/)
+    expect(result.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow'])
+    for (const s of result.skipped) expect(s.reason).toMatch(/not installed|failed|software rasteriser|found no WebGPU adapter/)
+    // the engine process selects as the CLI does: a software WebGPU adapter is named, not used
+    if (result.adapter) expect(result.adapter.software).toBe(true)
     const statuses = events.filter((e) => e.event === 'engine:status').map((e) => e.payload.state)
     expect(statuses).toEqual(['starting', 'ready'])
     expect(events.some((e) => e.event === 'engine:log' && e.payload.message.startsWith('backend: wasm'))).toBe(true)

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { estimateRun, headSize, kFromRatio, ratioFromK, selectionCost } from '../../src/renderer/src/lib/estimates'
+import { adapterLabel, BACKEND_LABELS } from '../../src/renderer/src/backend-labels'
 import { describeError } from '../../src/renderer/src/lib/errors'
+import { BACKEND_CHOICES } from '../../src/shared/contract'
 import { bytes, duration, metric, percent } from '../../src/renderer/src/lib/format'
 import { parseHash, formatHash } from '../../src/renderer/src/stores/nav-store'
 import { RemoteError } from '../../src/shared/errors'
@@ -70,5 +72,14 @@ describe('navigation', () => {
     expect(parseHash('')).toEqual({ screen: 'datasets' })
     expect(formatHash({ screen: 'runs' })).toBe('#/runs')
     expect(parseHash(formatHash({ screen: 'monitor', id: 'a b' }))).toEqual({ screen: 'monitor', id: 'a b' })
+  })
+})
+
+describe('backend labels', () => {
+  it('label every backend choice and say what a WebGPU adapter is and whether it is software', () => {
+    for (const b of BACKEND_CHOICES) expect(BACKEND_LABELS[b], b).toBeTruthy()
+    const a = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe-x', description: 'llvmpipe: Mesa 25.0.7', software: true, maxBufferSize: 2 ** 32 - 1, maxStorageBufferBindingSize: 2 ** 27 }
+    expect(adapterLabel(a)).toBe('mesa / software / llvmpipe: Mesa 25.0.7 — a software rasteriser, used only when forced (buffers up to 4096 MiB, bindings up to 128 MiB)')
+    expect(adapterLabel({ ...a, vendor: 'nvidia', architecture: '', description: '', device: 'NVIDIA H100', software: false })).toBe('nvidia / NVIDIA H100 (buffers up to 4096 MiB, bindings up to 128 MiB)')
   })
 })

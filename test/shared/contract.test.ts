@@ -68,7 +68,7 @@ describe('contract', () => {
     let e = rejection(() => validateParams('engine:setBackend', { backend: 'gpu' }))
     expect(e.field).toBe('params.backend')
     expect(e.code).toBe('INVALID_ARGUMENT')
-    expect(e.message).toBe('params.backend must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu (got "gpu")')
+    expect(e.message).toBe('params.backend must be one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu (got "gpu")')
 
     e = rejection(() => validateParams('engine:setBackend', {}))
     expect(e.field).toBe('params.backend')
@@ -127,6 +127,10 @@ describe('contract', () => {
     expect(backendInfo(good, 'info')).toEqual(good)
     expect(rejection(() => backendInfo({ ...good, skipped: [{ name: 'x', reason: '' }] }, 'info')).field).toBe('info.skipped[0].name')
     expect(rejection(() => backendInfo({ ...good, details: { a: {} } }, 'info')).field).toBe('info.details.a')
+    const adapter = { vendor: 'mesa', architecture: 'software', device: '', description: 'llvmpipe', software: true, maxBufferSize: 2 ** 32 - 1, maxStorageBufferBindingSize: 2 ** 27 }
+    const gpu: BackendInfo = { ...good, name: 'webgpu', tfBackend: 'webgpu', forced: true, adapter }
+    expect(backendInfo(gpu, 'info')).toEqual(gpu)
+    expect(rejection(() => backendInfo({ ...gpu, adapter: { ...adapter, software: 'yes' } }, 'info')).field).toBe('info.adapter.software')
   })
 })
 

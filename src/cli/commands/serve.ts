@@ -4,7 +4,7 @@
  * next batch boundary and recorded as cancelled).
  * Must not: listen beyond 127.0.0.1 or print the token anywhere but the terminal that started it.
  */
-import type { Command, CommandTable } from '../command'
+import { BACKEND_FLAG, type Command, type CommandTable } from '../command'
 import { CliError } from '../common'
 import type { Flags } from '../args'
 import type { Progress } from '../progress'
@@ -17,13 +17,13 @@ const serve: Command = {
     runs: { type: 'string', help: 'runs folder (default: $IRD_RUNS_DIR, else <data>/runs, shared with the desktop app and the CLI)', metavar: 'DIR' },
     data: { type: 'string', help: 'app data folder: dataset and model registries, uploads (default: $IRD_DATA_DIR, else the desktop app\'s)', metavar: 'DIR' },
     renderer: { type: 'string', help: 'the built interface (default: out/renderer; `npm run build` makes it)', metavar: 'DIR' },
-    backend: { type: 'string', help: 'TensorFlow.js backend of the engine', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] }
+    backend: { ...BACKEND_FLAG, help: 'TensorFlow.js backend of the engine (default: $IRD_BACKEND, else auto)' }
   },
   async run(flags: Flags, progress: Progress): Promise<number> {
     const { startServer } = await import('../../server/server')
     const dataDir = flags.data ? String(flags.data) : defaultAppDataDir()
     const runsDir = flags.runs ? String(flags.runs) : defaultRunsDir(dataDir)
-    if (flags.backend && flags.backend !== 'auto') process.env.IRD_BACKEND = String(flags.backend)
+    if (flags.backend) process.env.IRD_BACKEND = String(flags.backend) // the engine process reads it
     let server
     try {
       server = await startServer({

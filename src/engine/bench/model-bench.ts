@@ -47,13 +47,13 @@ export function randomBatch(batchSize: number, seqLen: number, vocab: number, se
 }
 
 /** Run `step` until both minIters and minSeconds are reached (after one warm-up call). */
-export async function timeIt(step: () => void, minIters = 3, minSeconds = 4, onSample?: () => void): Promise<{ perCallMs: number; iterations: number }> {
-  step()
+export async function timeIt(step: () => unknown, minIters = 3, minSeconds = 4, onSample?: () => void): Promise<{ perCallMs: number; iterations: number }> {
+  await step()
   onSample?.()
   let iterations = 0
   const t0 = performance.now()
   while (iterations < minIters || performance.now() - t0 < minSeconds * 1000) {
-    step()
+    await step()
     onSample?.()
     iterations++
     await new Promise((r) => setImmediate(r))
@@ -79,18 +79,27 @@ export async function benchModel(
   }
   try {
     const fwdBatch = randomBatch(fb, seqLen, cfg.vocab_size, 2)
-    const fwd = await timeIt(() => model.logits(fwdBatch).dispose(), 3, minSeconds, sample)
+    const fwd = await timeIt(
+      async () => {
+        const l = model.logits(fwdBatch)
+        await l.data() // wait for the device (webgpu runs asynchronously)
+        l.dispose()
+      },
+      3,
+      minSeconds,
+      sample
+    )
     opts.log?.(`${m.name}: forward ${((fb * 1000) / fwd.perCallMs).toFixed(1)} samples/s`)
     const trBatch = randomBatch(tb, seqLen, cfg.vocab_size, 3)
     const labels = Array.from({ length: tb }, (_, i) => i % 2)
     const fb2 = await timeIt(
-      () => {
+      async () => {
         const { logits, cache } = model.forward(trBatch)
         sample()
         const { loss, dLogits } = model.lossAndGrad(logits, labels)
         const grads = model.backward(cache, dLogits)
         sample()
-        for (const g of grads.values()) g.dataSync() // force completion, as an optimiser would
+        for (const g of grads.values()) await g.data() // force completion, as an optimiser would
         tf.dispose([logits, loss, dLogits, ...grads.values()])
         disposeCache(cache)
       },

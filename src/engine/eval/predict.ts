@@ -43,7 +43,7 @@ export async function predictLogits(
     if (opts.shouldCancel?.()) return null
     const batch = tokenizer.pad(idx.map((i) => enc[i]))
     const logits = model.logits(batch)
-    const v = logits.dataSync()
+    const v = await logits.data()
     logits.dispose()
     idx.forEach((row, j) => out.set(v.subarray(j * C, (j + 1) * C), row * C))
     done += idx.length

@@ -10,13 +10,30 @@
  * summed in one loop, which on wasm is several times cheaper than square + a ones-matmul over the batch
  * (that matmul re-packs the whole [B, P] operand each call). Embedding tables accumulate from sparse
  * per-token gradients, summed per sample and row before squaring.
+ * Backends without synchronous reads (webgpu) keep F on the device instead: each [B, P] per-sample
+ * gradient is squared and weighted there and added into a device accumulator (read back once, by
+ * result()); embedding gradients [B·T, H] and the scores [B] come back asynchronously per batch. Batches
+ * are split into chunks whose largest per-sample gradient fits the device's buffer limits.
  * Must not: choose samples or parameters (selection does that), or touch files.
  */
 import * as tf from '@tensorflow/tfjs'
+import { deviceBufferLimit, hasSyncReads } from '../backend'
 import type { BertBatch, BertForSequenceClassification, PerSampleSink } from '../model/bert'
 import { disposeCache } from '../model/bert'
 import { numel } from '../model/config'
 import { hostView } from '../util/host-view'
+
+/** Rows [start, end) of a padded batch (same seqLen). */
+export function sliceBatch(batch: BertBatch, start: number, end: number): BertBatch {
+  const T = batch.seqLen
+  return {
+    inputIds: batch.inputIds.slice(start * T, end * T),
+    tokenTypeIds: batch.tokenTypeIds.slice(start * T, end * T),
+    attentionMask: batch.attentionMask.slice(start * T, end * T),
+    batchSize: end - start,
+    seqLen: T
+  }
+}
 
 export type FisherVariant = 'label' | 'expect'
 export type FisherPower = 'square' | 'absolute'
@@ -36,6 +53,10 @@ export interface FisherBatchOptions {
 
 export class FisherAccumulator {
   private readonly host = new Map<string, Float32Array>()
+  /** webgpu: F per dense parameter, on the device (moved to `host` by result()). */
+  private readonly device = new Map<string, tf.Tensor>()
+  /** webgpu: score ranges as float32 0/1 tensors, uploaded once. */
+  private readonly rangeTensors = new Map<Uint8Array, tf.Tensor>()
   /** Number of samples whose Fisher has been added (weighted samples count when w_i > 0). */
   samples = 0
 
@@ -45,7 +66,20 @@ export class FisherAccumulator {
    * Add one batch. Returns per-sample scores s_i when opts.scores is set (else an empty array).
    * Regression heads (1 output) use the squared-error loss; `expect` needs a classification head.
    */
-  addBatch(batch: BertBatch, labels: ArrayLike<number>, opts: FisherBatchOptions = {}): Float64Array {
+  async addBatch(batch: BertBatch, labels: ArrayLike<number>, opts: FisherBatchOptions = {}): Promise<Float64Array> {
+    if (!hasSyncReads()) {
+      const cap = this.deviceChunk(opts, batch.seqLen)
+      if (batch.batchSize > cap) {
+        const scores = new Float64Array(opts.scores ? batch.batchSize : 0)
+        for (let start = 0; start < batch.batchSize; start += cap) {
+          const end = Math.min(batch.batchSize, start + cap)
+          const w = opts.sampleWeights?.subarray(start, end)
+          const s = await this.addBatch(sliceBatch(batch, start, end), Array.from(labels).slice(start, end), { ...opts, sampleWeights: w })
+          scores.set(s, start)
+        }
+        return scores
+      }
+    }
     const variant = opts.variant ?? 'label'
     const power = opts.power ?? 'square'
     const headless = (n: string) => !n.startsWith('classifier.')
@@ -80,13 +114,48 @@ export class FisherAccumulator {
         }
         p.dispose()
       }
-      for (const pass of passes) {
-        const sink: PerSampleSink = {
-          dense: (name, g) => this.addDense(name, g, B, power, w, scores, opts.scoreRange?.get(name)),
-          embedding: (name, rows, grad, batchSize, seqLen) => this.addEmbedding(name, rows, grad, batchSize, seqLen, power, w, scores, opts.scoreRange?.get(name))
+      const onDevice = !hasSyncReads()
+      const wT = onDevice ? tf.tensor2d(w, [1, B]) : null
+      try {
+        for (const pass of passes) {
+          let deviceScores: tf.Tensor | null = null
+          let embedding: { tables: Array<{ name: string; rows: Int32Array }>; grad: tf.Tensor; T: number } | null = null
+          const sink: PerSampleSink = {
+            dense: (name, g) => {
+              if (!onDevice) return this.addDense(name, g, B, power, w, scores, opts.scoreRange?.get(name))
+              const s = this.addDenseDevice(name, g, B, power, wT!, scores.length > 0, opts.scoreRange?.get(name))
+              if (!s) return
+              const prev: tf.Tensor | null = deviceScores
+              if (!prev) deviceScores = s
+              else {
+                deviceScores = tf.keep(tf.add(prev, s))
+                prev.dispose()
+                s.dispose()
+              }
+            },
+            embedding: (name, rows, grad, batchSize, seqLen) => this.addEmbedding(name, rows, grad, batchSize, seqLen, power, w, scores, opts.scoreRange?.get(name)),
+            embeddingTensor: onDevice ? (tables, grad, _b, seqLen) => (embedding = { tables, grad: tf.keep(grad), T: seqLen }) : undefined
+          }
+          try {
+            this.model.backward(cache, pass.dLogits, { wantGrad: want, perSample: sink })
+            // reads in the order the backward pass queued them; each read waits for the device
+            if (deviceScores) {
+              const s = await (deviceScores as tf.Tensor).data()
+              for (let i = 0; i < B; i++) scores[i] += s[i]
+            }
+            if (embedding) {
+              const e = embedding as { tables: Array<{ name: string; rows: Int32Array }>; grad: tf.Tensor; T: number }
+              const g = (await e.grad.data()) as Float32Array
+              for (const t of e.tables) this.addEmbedding(t.name, t.rows, g, B, e.T, power, w, scores, opts.scoreRange?.get(t.name))
+            }
+          } finally {
+            ;(deviceScores as tf.Tensor | null)?.dispose()
+            ;(embedding as { grad: tf.Tensor } | null)?.grad.dispose()
+            pass.dLogits.dispose()
+          }
         }
-        this.model.backward(cache, pass.dLogits, { wantGrad: want, perSample: sink })
-        pass.dLogits.dispose()
+      } finally {
+        wT?.dispose()
       }
     } finally {
       logits.dispose()
@@ -122,6 +191,47 @@ export class FisherAccumulator {
         scores[i] += s
       }
     }
+  }
+
+  /**
+   * Most samples per backward pass on the device: each tensor of the pass must fit one storage buffer
+   * binding (deviceBufferLimit): the largest per-sample gradient [B, P] (and its square), the attention
+   * probabilities [B, heads, T, T] and the feed-forward activations [B·T, intermediate]. At least 1.
+   */
+  private deviceChunk(opts: FisherBatchOptions, T: number): number {
+    const limit = deviceBufferLimit()
+    if (limit === null) return Infinity
+    const c = this.model.config
+    let perSample = Math.max(c.num_attention_heads * T * T, T * Math.max(c.intermediate_size, c.hidden_size))
+    for (const s of this.model.spec) {
+      if (s.name.startsWith('classifier.') || s.name.endsWith('embeddings.weight') || (opts.params && !opts.params(s.name))) continue
+      perSample = Math.max(perSample, numel(s.shape))
+    }
+    return Math.max(1, Math.floor(limit / (4 * perSample)))
+  }
+
+  /** webgpu: F += Σ_i w_i f_i on the device; returns the per-sample scores [B] when asked (caller keeps/disposes). */
+  private addDenseDevice(name: string, g: tf.Tensor, B: number, power: FisherPower, wT: tf.Tensor, wantScores: boolean, range: Uint8Array | undefined): tf.Tensor | null {
+    const P = numel(g.shape.slice(1))
+    let rangeT: tf.Tensor | undefined
+    if (wantScores && range) {
+      rangeT = this.rangeTensors.get(range)
+      if (!rangeT) {
+        rangeT = tf.keep(tf.tensor1d(Float32Array.from(range)))
+        this.rangeTensors.set(range, rangeT)
+      }
+    }
+    let scores: tf.Tensor | null = null
+    tf.tidy(() => {
+      const g2 = tf.reshape(g, [B, P])
+      const f = power === 'square' ? tf.square(g2) : tf.abs(g2)
+      const add = tf.reshape(tf.matMul(wT, f), [P])
+      const prev = this.device.get(name)
+      this.device.set(name, tf.keep(prev ? tf.add(prev, add) : add))
+      prev?.dispose()
+      if (wantScores) scores = tf.keep(rangeT ? tf.sum(tf.mul(f, rangeT), 1) : tf.sum(f, 1))
+    })
+    return scores
   }
 
   private addEmbedding(
@@ -169,7 +279,15 @@ export class FisherAccumulator {
   }
 
   /** F per parameter (host copies, Hugging Face layout). Parameters never reached have no entry. */
-  result(): Map<string, Float32Array> {
+  async result(): Promise<Map<string, Float32Array>> {
+    for (const [name, t] of this.device) {
+      const v = (await t.data()) as Float32Array
+      t.dispose()
+      const acc = this.host.get(name)
+      if (acc) for (let i = 0; i < acc.length; i++) acc[i] += v[i]
+      else this.host.set(name, v)
+    }
+    this.device.clear()
     const out = new Map<string, Float32Array>()
     for (const s of this.model.spec) {
       const h = this.host.get(s.name)
@@ -180,5 +298,9 @@ export class FisherAccumulator {
 
   dispose(): void {
     this.host.clear()
+    for (const t of this.device.values()) t.dispose()
+    this.device.clear()
+    for (const t of this.rangeTensors.values()) t.dispose()
+    this.rangeTensors.clear()
   }
 }

@@ -223,7 +223,7 @@ async function runInProcess(opts: ParallelFisherOptions, units: UnitRange[], set
     for (const u of units) {
       if (opts.shouldCancel?.()) throw new FisherCancelledError(done, total)
       const batches = opts.batches.slice(u.firstBatch, u.firstBatch + u.batchCount)
-      reducer.add(computeUnit(model, u.unit, u.firstBatch, batches, settings))
+      reducer.add(await computeUnit(model, u.unit, u.firstBatch, batches, settings))
       done += u.samples
       opts.onProgress?.(done, total)
       await new Promise<void>((resolve) => setImmediate(resolve)) // let cancellation requests arrive

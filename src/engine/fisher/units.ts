@@ -182,13 +182,13 @@ function encodeRows(name: string, data: Float32Array, shape: readonly number[]):
  * Compute one unit: a fresh FisherAccumulator over the unit's batches. `batches` are the unit's own
  * batches; `firstBatch` is the index of the first one in the caller's list (for error messages).
  */
-export function computeUnit(
+export async function computeUnit(
   model: BertForSequenceClassification,
   unit: number,
   firstBatch: number,
   batches: FisherWorkBatch[],
   settings: FisherUnitSettings
-): UnitResult {
+): Promise<UnitResult> {
   const acc = new FisherAccumulator(model)
   const wanted = settings.params ? new Set(settings.params) : null
   const parts: Float64Array[] = []
@@ -197,7 +197,7 @@ export function computeUnit(
       const { batch, labels, sampleWeights } = batches[k]
       try {
         parts.push(
-          acc.addBatch(batch, labels, {
+          await acc.addBatch(batch, labels, {
             variant: settings.variant,
             power: settings.power,
             params: wanted ? (n) => wanted.has(n) : undefined,
@@ -220,7 +220,7 @@ export function computeUnit(
     }
     const result: UnitResult = { unit, samples: acc.samples, scores, dense: [], rows: [] }
     const shapes = new Map(model.spec.map((s) => [s.name, s.shape]))
-    for (const [name, data] of acc.result()) {
+    for (const [name, data] of await acc.result()) {
       const shape = shapes.get(name)!
       const sparse = name.endsWith('embeddings.weight') && shape.length === 2 ? encodeRows(name, data, shape) : null
       if (sparse) result.rows.push(sparse)

@@ -75,7 +75,7 @@ function run(port: NonNullable<typeof parentPort>): void {
   let settingsRun = -1
   const send = (m: WorkerToParent, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
 
-  port.on('message', (m: ParentToWorker) => {
+  port.on('message', async (m: ParentToWorker) => {
     if (m.type === 'init') {
       void (async () => {
         try {
@@ -96,7 +96,7 @@ function run(port: NonNullable<typeof parentPort>): void {
           settingsRun = m.run
         }
         if (!settings || settingsRun !== m.run) throw new UnitError(`unit of run ${m.run} sent without that run's settings`, m.firstBatch)
-        const result = computeUnit(model, m.unit, m.firstBatch, m.batches, settings)
+        const result = await computeUnit(model, m.unit, m.firstBatch, m.batches, settings)
         send({ type: 'result', run: m.run, result }, transferList(result))
       } catch (e) {
         send({

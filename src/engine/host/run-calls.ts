@@ -477,7 +477,7 @@ export class EngineRuns {
     }
     if (perSec === undefined) {
       // ~6 FLOPs per parameter and token for a forward + backward pass; one wasm thread does ~16 GFLOP/s.
-      const gflops = backend === 'tensorflow-gpu' ? 2_000 : backend === 'tensorflow' ? 40 : backend === 'wasm' ? 16 : 1
+      const gflops = backend === 'tensorflow-gpu' ? 2_000 : backend === 'webgpu' ? 500 : backend === 'tensorflow' ? 40 : backend === 'wasm' ? 16 : 1
       perSec = (gflops * 1e9) / (6 * (totalParams - config.vocab_size * config.hidden_size) * seqLen)
       notes.push(`time assumed from the model size (${gflops} GFLOP/s on ${backend}); ask for a measurement for a better figure`)
     }
@@ -545,11 +545,11 @@ async function measureThroughput(config: BertConfig, seqLen: number): Promise<nu
     const batchSize = 4
     const batch = randomBatch(batchSize, seqLen, config.vocab_size, 2)
     const labels = Array.from({ length: batchSize }, (_, i) => i % Math.max(1, config.num_labels))
-    acc.addBatch(batch, labels) // warm-up: kernels compile, buffers allocate
+    await acc.addBatch(batch, labels) // warm-up: kernels compile, buffers allocate
     const t0 = performance.now()
     let n = 0
     do {
-      acc.addBatch(batch, labels)
+      await acc.addBatch(batch, labels)
       n += batchSize
       await new Promise((r) => setImmediate(r))
     } while (performance.now() - t0 < 500)

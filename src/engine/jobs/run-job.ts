@@ -428,7 +428,7 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
       }
     }
     faultPoint('delta')
-    const delta = computeDelta(loaded.state, model, trainMask)
+    const delta = await computeDelta(loaded.state, model, trainMask)
     writeSafetensors(run.path('delta.safetensors'), deltaToTensors(delta), {
       format: 'pt',
       kind: 'ird-studio-sparse-delta',

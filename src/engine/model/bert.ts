@@ -18,8 +18,9 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { bertParameterSpec, type BertConfig, type ParamSpec, type StateDict } from './config'
+import { hasSyncReads } from '../backend'
 import { sumRowsPerSampleHost } from '../util/host-view'
-import { sparseEmbeddingGrad, sparseLinearGrad } from './sparse-grad'
+import { embeddingGradTensor, sparseEmbeddingGradTensor, sparseLinearGradTensor } from './sparse-grad'
 
 /** A tokenised batch, row-major [batchSize, seqLen]. */
 export interface BertBatch {
@@ -50,6 +51,11 @@ export interface PerSampleSink {
    * within a sample must be summed before squaring.
    */
   embedding(name: string, rows: Int32Array, grad: Float32Array, batchSize: number, seqLen: number): void
+  /**
+   * Backends without synchronous reads (webgpu): the same tables with the gradient [B·T, H] still on the
+   * device; the sink keep()s it and reads it asynchronously after `backward` returns. Used when present.
+   */
+  embeddingTensor?(tables: Array<{ name: string; rows: Int32Array }>, grad: tf.Tensor, batchSize: number, seqLen: number): void
 }
 
 export interface BackwardOptions {
@@ -122,6 +128,7 @@ function sumRows(x: T): T {
  */
 function sumRowsPerSample(x: T, B: number): T {
   if (x.shape[0] === B) return x
+  if (!hasSyncReads()) return tf.sum(tf.reshape(x, [B, -1, x.shape[x.shape.length - 1]!]), 1) // webgpu: stays on the device
   return tf.tensor2d(sumRowsPerSampleHost(x, B), [B, x.shape[x.shape.length - 1]!])
 }
 
@@ -150,7 +157,14 @@ export class BertForSequenceClassification {
     return m
   }
 
-  /** Copy every parameter back to host memory (Hugging Face names and layout). */
+  /** Copy every parameter back to host memory (Hugging Face names and layout), on every backend. */
+  async readState(): Promise<StateDict> {
+    const out: StateDict = new Map()
+    for (const s of this.spec) out.set(s.name, { shape: [...s.shape], data: (await this.param(s.name).data()) as Float32Array })
+    return out
+  }
+
+  /** toState's synchronous form, for backends with synchronous reads (not webgpu: use readState). */
   toState(): StateDict {
     const out: StateDict = new Map()
     for (const s of this.spec) {
@@ -398,12 +412,14 @@ export class BertForSequenceClassification {
           if (want(wName)) {
             const dy3 = tf.reshape(dy, [B, rowsPerSample, dy.shape[1]!])
             const x3 = tf.reshape(x, [B, rowsPerSample, x.shape[1]!])
-            sink.dense(wName, tf.matMul(dy3, x3, true, false)) // [B, out, in]
+            const g = tf.matMul(dy3, x3, true, false) // [B, out, in]
+            sink.dense(wName, g)
+            g.dispose() // the largest tensors of the pass: free each one once the sink has it, not at the end
           }
           if (want(bName)) sink.dense(bName, sumRowsPerSample(dy, B))
         } else {
           const entries = opts.gradEntries?.(wName)
-          if (want(wName)) grads[wName] = entries ? tf.tensor1d(sparseLinearGrad(x, dy, entries)) : tf.matMul(dy, x, true, false) // [k] or [out, in]
+          if (want(wName)) grads[wName] = entries ? sparseLinearGradTensor(x, dy, entries) : tf.matMul(dy, x, true, false) // [k] or [out, in]
           if (want(bName)) grads[bName] = sumRows(dy)
         }
       }
@@ -477,16 +493,16 @@ export class BertForSequenceClassification {
       const typeName = 'bert.embeddings.token_type_embeddings.weight'
       const posIds = Int32Array.from({ length: N }, (_, i) => i % Tn)
       if (sink) {
-        if (want(word) || want(posName) || want(typeName)) {
+        const tables = [{ name: word, rows: cache.ids }, { name: posName, rows: posIds }, { name: typeName, rows: cache.tt }].filter((e) => want(e.name))
+        if (tables.length && sink.embeddingTensor && !hasSyncReads()) sink.embeddingTensor(tables, dEmb, B, Tn)
+        else if (tables.length) {
           const g = dEmb.dataSync() as Float32Array
-          if (want(word)) sink.embedding(word, cache.ids, g, B, Tn)
-          if (want(posName)) sink.embedding(posName, posIds, g, B, Tn)
-          if (want(typeName)) sink.embedding(typeName, cache.tt, g, B, Tn)
+          for (const e of tables) sink.embedding(e.name, e.rows, g, B, Tn)
         }
       } else {
         const seg = (name: string, rows: Int32Array, n: number) => {
           const entries = opts.gradEntries?.(name)
-          return entries ? tf.tensor1d(sparseEmbeddingGrad(dEmb, rows, cfg.hidden_size, entries)) : tf.unsortedSegmentSum(dEmb, tf.tensor1d(rows, 'int32'), n)
+          return entries ? sparseEmbeddingGradTensor(dEmb, rows, cfg.hidden_size, entries) : embeddingGradTensor(dEmb, rows, n)
         }
         if (want(word)) grads[word] = seg(word, cache.ids, cfg.vocab_size)
         if (want(posName)) grads[posName] = seg(posName, posIds, cfg.max_position_embeddings)

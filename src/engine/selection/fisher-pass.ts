@@ -160,7 +160,7 @@ export async function fisherPass(
         if (typeof y !== 'number' || !Number.isFinite(y)) throw new Error(`sample "${samples[p].id}" has no usable label (${String(y)})`)
         return y
       })
-      const s = acc.addBatch(makeBatch(samples, batch, model.config.pad_token_id), labels, {
+      const s = await acc.addBatch(makeBatch(samples, batch, model.config.pad_token_id), labels, {
         variant: fisher.variant,
         power: fisher.power,
         params: opts.params,
@@ -172,7 +172,7 @@ export async function fisherPass(
       opts.onProgress?.({ phase, round: opts.round, done, total: positions.length })
       await yieldToEventLoop()
     }
-    return { F: acc.result(), scores, gradientEvaluations: positions.length * perSample }
+    return { F: await acc.result(), scores, gradientEvaluations: positions.length * perSample }
   } finally {
     acc.dispose()
   }
@@ -208,7 +208,7 @@ async function parallelPass(
       shouldCancel: opts.shouldCancel
     }
     if (opts.pool && opts.pool.config !== model.config && JSON.stringify(opts.pool.config) !== JSON.stringify(model.config)) throw new Error('fisherPass: the Fisher worker pool was made for another model')
-    const r = opts.pool ? await opts.pool.run(run) : await computeFisherParallel({ ...run, config: model.config, state: model.toState(), workers: opts.workers })
+    const r = opts.pool ? await opts.pool.run(run) : await computeFisherParallel({ ...run, config: model.config, state: await model.readState(), workers: opts.workers })
     const scores = new Float64Array(opts.scores ? positions.length : 0)
     if (opts.scores) {
       let k = 0

@@ -193,7 +193,7 @@ export async function selectMask(opts: SelectMaskOptions): Promise<SelectionResu
   const withPool = async <T>(largestPass: number, f: () => Promise<T>): Promise<T> => {
     if (workers === 0) return f()
     if (opts.shouldCancel?.()) throw new SelectionCancelled()
-    const pool: FisherPool = await createFisherPool({ config: model.config, state: model.toState(), workers: Math.min(workers, Math.ceil(largestPass / batchSize)) })
+    const pool: FisherPool = await createFisherPool({ config: model.config, state: await model.readState(), workers: Math.min(workers, Math.ceil(largestPass / batchSize)) })
     pass.pool = pool
     try {
       return await f()

@@ -80,13 +80,13 @@ export async function benchMaskedTraining(
       })
       const steady = times.length > 1 ? times.slice(1) : times
       const stepMs = steady.reduce((a, b) => a + b, 0) / steady.length
-      const params = new MaskedParams(model, mask)
+      const params = await MaskedParams.create(model, mask)
       const opt = new SparseAdamW(params.slots.map((s) => ({ name: s.name, values: s.values, decay: false })))
       const grads = new Map(params.slots.map((s) => [s.name, tf.randomNormal(s.shape)]))
       let updateMs = 0
       for (let i = 0; i < 3; i++) {
         const t0 = performance.now()
-        const g = params.gather(grads)
+        const g = await params.gather(grads)
         clipGradNorm(g, 1)
         opt.step(g, 5e-5)
         params.writeBack()

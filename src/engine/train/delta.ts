@@ -27,12 +27,12 @@ function bits(a: Float32Array): Uint32Array {
  * outside the mask is bit-identical to the base, so that base + delta really is the trained model; a
  * difference throws, naming the tensor and the first differing index.
  */
-export function computeDelta(
+export async function computeDelta(
   base: StateDict,
   model: BertForSequenceClassification,
   mask: TrainMask,
   opts: { verify?: boolean } = {}
-): SparseDelta {
+): Promise<SparseDelta> {
   const verify = opts.verify ?? true
   const delta: SparseDelta = new Map()
   for (const s of model.spec) {
@@ -42,7 +42,7 @@ export function computeDelta(
     if (b.data.length !== numel(s.shape)) throw new Error(`base weight "${s.name}" has ${b.data.length} entries, expected ${numel(s.shape)}`)
     if (entry === undefined && !verify) continue
     if (entry !== undefined && entry !== 'all' && entry.length === 0 && !verify) continue
-    const trained = model.param(s.name).dataSync() as Float32Array
+    const trained = (await model.param(s.name).data()) as Float32Array
     const tb = bits(trained)
     if (entry === 'all') {
       delta.set(s.name, { shape: [...s.shape], indices: 'all', values: new Float32Array(new Uint32Array(tb).buffer) })

@@ -38,32 +38,38 @@ if (!isMainThread && parentPort) {
       if (m.type === 'init') {
         await initBackend({ force: m.backend })
         model = BertForSequenceClassification.fromState(m.config, unpackState(m.weights))
-        params = new MaskedParams(model, new Map(m.mask) as TrainMask, { denseThreshold: m.denseThreshold })
+        params = await MaskedParams.create(model, new Map(m.mask) as TrainMask, { denseThreshold: m.denseThreshold })
         port.postMessage({ type: 'ready' } satisfies GradWorkerReply)
       } else if (m.type === 'step') {
         const p = params!
         const mdl = model!
         const { logits, cache } = mdl.forward(m.batch, { training: true, dropoutSeed: m.dropoutSeed })
         let grads: Map<string, tf.Tensor>
-        let lossSum: number
+        let lossT: tf.Tensor
         try {
           // loss summed over this share; scale = 1 / (whole batch size) makes the shares add up to the mean
           const { loss, dLogits } = mdl.lossAndGrad(logits, m.labels, { reduction: 'sum' })
           const scaled = tf.mul(dLogits, m.scale)
+          lossT = loss
           try {
-            lossSum = loss.dataSync()[0]
             grads = mdl.backward(cache, scaled, { wantGrad: (n) => p.has(n), gradEntries: m.sparseGradients ? (n) => p.sparseIndices(n) : undefined })
+          } catch (e) {
+            loss.dispose()
+            throw e
           } finally {
-            tf.dispose([loss, dLogits, scaled])
+            tf.dispose([dLogits, scaled])
           }
         } finally {
           logits.dispose()
           disposeCache(cache)
         }
         let g: Float32Array[]
+        let lossSum: number
         try {
-          g = p.gather(grads).map((a) => Float32Array.from(a))
+          lossSum = (await lossT.data())[0]
+          g = (await p.gather(grads)).map((a) => Float32Array.from(a))
         } finally {
+          lossT.dispose()
           for (const t of grads.values()) t.dispose()
         }
         port.postMessage({ type: 'grads', id: m.id, grads: g, lossSum } satisfies GradWorkerReply, g.map((a) => a.buffer as ArrayBuffer))

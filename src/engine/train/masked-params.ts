@@ -11,9 +11,11 @@
  * - sparse (fraction < denseThreshold, default 5 %): on-device tf.gather of the masked gradient entries
  *   (only k floats come to the host) and tf.tensorScatterUpdate to write k values back. Host memory: the
  *   k values, their indices, and the optimizer's m and v.
- * - dense (fraction ≥ denseThreshold, or 'all'): the whole gradient comes to the host in one dataSync,
+ * - dense (fraction ≥ denseThreshold, or 'all'): the whole gradient comes to the host in one read,
  *   and the new tensor is uploaded from a host mirror of the parameter. A per-element gather over
- *   millions of entries is ~13x slower than one dataSync, which is why dense tensors take this path.
+ *   millions of entries is ~13x slower than one read, which is why dense tensors take this path.
+ * Reads are asynchronous (await t.data()): the webgpu backend has no synchronous reads in Node. Make one
+ * with `await MaskedParams.create(...)`.
  * Must not: compute updates (adamw.ts) or own the model.
  */
 import * as tf from '@tensorflow/tfjs'
@@ -85,8 +87,24 @@ export function maskSize(model: BertForSequenceClassification, mask: TrainMask):
 export class MaskedParams {
   readonly slots: MaskedSlot[]
   private readonly byName = new Map<string, MaskedSlot>()
+  /** Host reads the constructor queued (each slot's current values), done by create(). */
+  private pending: Array<() => Promise<void>> = []
 
-  constructor(
+  /** Validate the mask and read the trainable entries' current values from the model. */
+  static async create(model: BertForSequenceClassification, mask: TrainMask, opts: { denseThreshold?: number } = {}): Promise<MaskedParams> {
+    const p = new MaskedParams(model, mask, opts)
+    try {
+      for (const read of p.pending) await read()
+    } catch (e) {
+      p.dispose()
+      throw e
+    } finally {
+      p.pending = []
+    }
+    return p
+  }
+
+  private constructor(
     private readonly model: BertForSequenceClassification,
     mask: TrainMask,
     opts: { denseThreshold?: number } = {}
@@ -103,23 +121,25 @@ export class MaskedParams {
       const k = indices ? indices.length : size
       const dense = k >= threshold * size
       if (!dense && !indices) indices = Int32Array.from({ length: size }, (_, i) => i)
-      let values: Float32Array
-      let mirror: Float32Array | null = null
-      let indexTensor: tf.Tensor | null = null
-      if (dense) {
-        const all = (p.dataSync() as Float32Array).slice()
-        if (indices) {
-          mirror = all
-          values = new Float32Array(k)
-          for (let i = 0; i < k; i++) values[i] = all[indices[i]]
-        } else values = all
-      } else {
-        indexTensor = tf.tensor2d(indices!, [k, 1], 'int32')
-        const g = tf.tidy(() => tf.gather(tf.reshape(p, [size]), indexTensor!))
-        values = (g.dataSync() as Float32Array).slice()
-        g.dispose()
-      }
-      const slot: MaskedSlot = { name, shape, size, indices, values, mode: dense ? 'dense' : 'sparse', indexTensor, mirror }
+      const indexTensor = dense ? null : tf.tensor2d(indices!, [k, 1], 'int32')
+      const slot: MaskedSlot = { name, shape, size, indices, values: new Float32Array(0), mode: dense ? 'dense' : 'sparse', indexTensor, mirror: null }
+      this.pending.push(async () => {
+        if (dense) {
+          const all = ((await p.data()) as Float32Array).slice()
+          if (indices) {
+            slot.mirror = all
+            slot.values = new Float32Array(k)
+            for (let i = 0; i < k; i++) slot.values[i] = all[indices[i]]
+          } else slot.values = all
+        } else {
+          const g = tf.tidy(() => tf.gather(tf.reshape(p, [size]), indexTensor!))
+          try {
+            slot.values = ((await g.data()) as Float32Array).slice()
+          } finally {
+            g.dispose()
+          }
+        }
+      })
       this.slots.push(slot)
       this.byName.set(name, slot)
     }
@@ -150,28 +170,44 @@ export class MaskedParams {
    * The masked entries of each slot's gradient, in slot order (fresh host arrays). Missing gradients
    * (a trainable tensor the backward pass did not reach) are an error. Does not dispose `grads`.
    */
-  gather(grads: Map<string, tf.Tensor>): Float32Array[] {
+  async gather(grads: Map<string, tf.Tensor>): Promise<Float32Array[]> {
     const picked: Array<tf.Tensor | null> = this.slots.map((s) => {
       const g = grads.get(s.name)
       if (!g) throw new Error(`no gradient for trainable parameter "${s.name}"`)
       if (s.mode === 'sparse' && g.rank === 1 && g.size === s.values.length && g.size !== s.size) return tf.clone(g) // already the masked entries (gradEntries)
       return s.mode === 'sparse' ? tf.tidy(() => tf.gather(tf.reshape(g, [s.size]), s.indexTensor!)) : null
     })
-    return this.slots.map((s, i) => {
-      const t = picked[i]
-      if (t) {
-        const v = Float32Array.from(t.dataSync() as Float32Array)
-        t.dispose()
-        return v
+    // one read for every sparse slot (each read waits for the device: one round trip per step, not per tensor)
+    const parts = picked.filter((t): t is tf.Tensor => t !== null)
+    let flat: Float32Array
+    try {
+      const joined = parts.length > 1 ? tf.tidy(() => tf.concat(parts.map((t) => tf.reshape(t, [-1])))) : parts[0]
+      flat = joined ? ((await joined.data()) as Float32Array) : new Float32Array(0)
+      if (parts.length > 1) joined.dispose()
+    } finally {
+      for (const t of parts) t.dispose()
+    }
+    const out: Float32Array[] = []
+    let off = 0
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i]
+      if (picked[i]) {
+        out.push(flat.slice(off, off + s.values.length))
+        off += s.values.length
+        continue
       }
-      const all = grads.get(s.name)!.dataSync() as Float32Array
+      const all = (await grads.get(s.name)!.data()) as Float32Array
       // (may be the backend's own array on the cpu backend: callers only modify it before disposing `grads`)
-      if (!s.indices) return all
-      const out = new Float32Array(s.indices.length)
+      if (!s.indices) {
+        out.push(all)
+        continue
+      }
+      const v = new Float32Array(s.indices.length)
       const idx = s.indices
-      for (let j = 0; j < idx.length; j++) out[j] = all[idx[j]]
-      return out
-    })
+      for (let j = 0; j < idx.length; j++) v[j] = all[idx[j]]
+      out.push(v)
+    }
+    return out
   }
 
   /**

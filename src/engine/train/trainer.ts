@@ -229,7 +229,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const warmupSteps = resolveWarmupSteps(totalSteps, opts)
   const noDecay = opts.noDecay ?? DEFAULT_NO_DECAY
 
-  const params = new MaskedParams(model, opts.mask, { denseThreshold: opts.denseThreshold })
+  const params = await MaskedParams.create(model, opts.mask, { denseThreshold: opts.denseThreshold })
   if (params.slots.length === 0) {
     params.dispose()
     throw new Error('the mask selects no trainable entry: nothing to train')
@@ -298,7 +298,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       throw new Error(`data-parallel training workers run on wasm or cpu; the engine runs on "${running}", which already uses every core: use workers: 0`)
     }
     try {
-      pool = await GradWorkerPool.create({ config: model.config, state: model.toState(), mask: opts.mask, denseThreshold: opts.denseThreshold, workers: opts.workers!, backend })
+      pool = await GradWorkerPool.create({ config: model.config, state: await model.readState(), mask: opts.mask, denseThreshold: opts.denseThreshold, workers: opts.workers!, backend })
     } catch (e) {
       params.dispose()
       throw e
@@ -408,7 +408,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const rows = batches[bi]
         const labels = Array.from(rows, (r) => trainSet.labels[r]!)
         const dropoutSeed = dropoutRng.int(1 << 30)
-        const { loss, gradNorm, lrUsed } = pool ? await trainStepParallel(pool, rows, dropoutSeed) : trainStep(collate(trainSet, rows, padTo), labels, dropoutSeed)
+        const { loss, gradNorm, lrUsed } = pool ? await trainStepParallel(pool, rows, dropoutSeed) : await trainStep(collate(trainSet, rows, padTo), labels, dropoutSeed)
         step++
         samplesDone += rows.length
         epochLoss += loss
@@ -510,17 +510,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return { loss: lossSum / all.length, gradNorm, lrUsed }
   }
 
-  function trainStep(batch: ReturnType<typeof collate>, labels: number[], dropoutSeed: number) {
+  async function trainStep(batch: ReturnType<typeof collate>, labels: number[], dropoutSeed: number) {
     const { logits, cache } = model.forward(batch, { training: true, dropoutSeed })
-    let lossValue: number
+    let lossTensor: tf.Tensor
     let grads: Map<string, tf.Tensor>
     try {
       const { loss, dLogits } = model.lossAndGrad(logits, labels)
+      lossTensor = loss
       try {
-        lossValue = loss.dataSync()[0]
         grads = model.backward(cache, dLogits, { wantGrad, gradEntries: sparseGradients ? (n) => params.sparseIndices(n) : undefined })
-      } finally {
+      } catch (e) {
         loss.dispose()
+        throw e
+      } finally {
         dLogits.dispose()
       }
     } finally {
@@ -528,9 +530,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       disposeCache(cache)
     }
     let g: Float32Array[]
+    let lossValue: number
     try {
-      g = params.gather(grads)
+      lossValue = (await lossTensor.data())[0]
+      g = await params.gather(grads)
     } finally {
+      lossTensor.dispose()
       for (const t of grads.values()) t.dispose()
     }
     const gradNorm = clipGradNorm(g, maxGradNorm)
@@ -552,7 +557,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (cancelled()) return null
       const batch = collate(set, rows, padTo)
       const lt = model.logits(batch, { training: false })
-      const z = lt.dataSync() as Float32Array
+      const z = (await lt.data()) as Float32Array
       lt.dispose()
       for (let b = 0; b < rows.length; b++) {
         const r = rows[b]

@@ -122,26 +122,27 @@ describe('computeFisherParallel', () => {
     }
   })
 
-  it('equals FisherAccumulator over the same batches: bit for bit summed per batch in order, 1e-5 relative to one accumulator', () => {
+  it('equals FisherAccumulator over the same batches: bit for bit summed per batch in order, 1e-5 relative to one accumulator', async () => {
     const model = BertForSequenceClassification.fromState(config, state)
     const one = new FisherAccumulator(model)
     const perBatch = new Map<string, Float32Array>()
     const scores: number[] = []
     for (const { batch, labels, sampleWeights } of BATCHES) {
-      const s = one.addBatch(batch, labels, { sampleWeights, scores: true })
+      const s = await one.addBatch(batch, labels, { sampleWeights, scores: true })
       scores.push(...s)
       const acc = new FisherAccumulator(model)
-      acc.addBatch(batch, labels, { sampleWeights })
-      for (const [name, f] of acc.result()) {
+      await acc.addBatch(batch, labels, { sampleWeights })
+      for (const [name, f] of await acc.result()) {
         const sum = perBatch.get(name)
         if (!sum) perBatch.set(name, f.slice())
         else for (let i = 0; i < f.length; i++) sum[i] += f[i] // float32, batch order
       }
       acc.dispose()
     }
-    const F = one.result()
+    const F = await one.result()
     // both encodings of embedding tables travel in these units: whole tables and only the touched rows
-    const units = BATCHES.map((b, k) => computeUnit(model, k, k, [b], { variant: 'label', power: 'square', scores: false }))
+    const units = []
+    for (const [k, b] of BATCHES.entries()) units.push(await computeUnit(model, k, k, [b], { variant: 'label', power: 'square', scores: false }))
     expect(units.some((u) => u.rows.some((r) => r.name === 'bert.embeddings.word_embeddings.weight'))).toBe(true)
     expect(units.some((u) => u.dense.some((d) => d.name === 'bert.embeddings.word_embeddings.weight'))).toBe(true)
     expect([...inProcess.fisher.keys()].sort()).toEqual([...F.keys()].sort())

@@ -61,14 +61,14 @@ describe('per-sample Fisher: batched = batch-1 loop', () => {
     ['cls2-gelu-long', 'label', 'square']
   ]
   for (const [name, variant, power] of cases) {
-    it(`${name} (${variant}, ${power})`, () => {
+    it(`${name} (${variant}, ${power})`, async () => {
       const fx = loadParityFixture(name)
       const model = BertForSequenceClassification.fromState(fx.config, fx.state)
       model.logits(fx.batch).dispose() // fills the model's transposed-weight cache
       const before = tf.memory().numTensors
       const acc = new FisherAccumulator(model)
-      const scores = acc.addBatch(fx.batch, fx.labels, { variant, power, scores: true })
-      const F = acc.result()
+      const scores = await acc.addBatch(fx.batch, fx.labels, { variant, power, scores: true })
+      const F = await acc.result()
       acc.dispose()
       expect(tf.memory().numTensors, 'no tensors leaked').toBe(before)
       const ref = loopFisher(model, fx, variant, power)

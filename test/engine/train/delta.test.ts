@@ -24,7 +24,7 @@ describe('sparse delta', () => {
     const mask = randomMask(cfg, base, 21)
     mask.set('bert.embeddings.LayerNorm.bias', 'all')
     await train({ model, mask, train: separable(24, 3), epochs: 2, batchSize: 8, lr: 1e-2, maxLength: 16 } as TrainOptions)
-    const delta = computeDelta(base, model, mask)
+    const delta = await computeDelta(base, model, mask)
     expect(deltaSize(delta)).toBe(maskSize(model, mask))
     expect(delta.get('bert.embeddings.LayerNorm.bias')!.indices).toBe('all')
     expect([...delta.keys()].sort()).toEqual([...mask.keys()].sort())
@@ -35,11 +35,11 @@ describe('sparse delta', () => {
     for (const [name, t] of baseCopy) expect(bitsEqual(base.get(name)!.data, t.data), name).toBe(true)
     // a mask that misses trained entries is refused
     const partial: TrainMask = new Map([...mask].filter(([n]) => !n.startsWith('classifier.')))
-    expect(() => computeDelta(base, model, partial)).toThrow(/classifier\.(weight|bias)" differs from the base at flat index \d+/)
+    await expect(computeDelta(base, model, partial)).rejects.toThrow(/classifier\.(weight|bias)" differs from the base at flat index \d+/)
     model.dispose()
   })
 
-  it('copies raw bits: −0 and NaN payloads survive', () => {
+  it('copies raw bits: −0 and NaN payloads survive', async () => {
     const cfg = tinyConfig()
     const base = tinyState(cfg, 5)
     const trained = cloneState(base)
@@ -49,7 +49,7 @@ describe('sparse delta', () => {
     u[1] = 0x7fc01234 // NaN with a payload
     const model = BertForSequenceClassification.fromState(cfg, trained)
     const mask: TrainMask = new Map([['classifier.bias', Int32Array.from([0, 1])]])
-    const delta = computeDelta(base, model, mask)
+    const delta = await computeDelta(base, model, mask)
     const out = applyDelta(base, delta).get('classifier.bias')!.data
     const ou = new Uint32Array(out.buffer, out.byteOffset, out.length)
     expect(ou[0]).toBe(0x80000000)

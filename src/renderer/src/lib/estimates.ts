@@ -94,7 +94,8 @@ export function selectionCost(method: Method, opts: { trainRows: number; nSample
 }
 
 /** Relative speed of a backend against wasm SIMD on this kind of machine (PLATFORM.md, README benchmark). */
-export const BACKEND_SPEED: Record<string, number> = { 'tensorflow-gpu': 8, tensorflow: 1.5, wasm: 1, cpu: 1 / 25 }
+// webgpu: a guess for a hardware GPU, not measured yet (a software adapter, forced, is far slower: ~0.1)
+export const BACKEND_SPEED: Record<string, number> = { 'tensorflow-gpu': 8, webgpu: 4, tensorflow: 1.5, wasm: 1, cpu: 1 / 25 }
 
 /** Measured: BERT tiny (4.4 M parameters), 128 tokens, wasm, 2 threads: about 40 samples/s forward+backward. */
 const REFERENCE = { parameters: 4.4e6, tokens: 128, samplesPerSec: 40 }
