@@ -12,6 +12,7 @@ import { BertForSequenceClassification } from '../engine/model/bert'
 import { BertTokenizer } from '../engine/tokenizer'
 import { loadRunModel } from '../engine/runs/run-model'
 import { RunStore } from '../engine/runs/store'
+import { checkWritableDir, checkWritableFile, checkWritableOutputDir, FsWriteError } from '../engine/io/writable'
 
 export class CliError extends Error {
   constructor(
@@ -113,4 +114,22 @@ export function openTarget(flags: Record<string, unknown>): Target {
   const task = requireTask(flags.task)
   const { model, tokenizer, loaded } = openModel(flags.model, task)
   return { model, tokenizer, task, freshHead: loaded.report.initialized.includes('classifier.weight'), label: String(flags.model) }
+}
+
+/**
+ * Before any work: prove that an output can be written (folders created as asked, a probe file written
+ * and removed), so that a read-only folder, a full disk or a file in the way is one line now, not an
+ * error after the whole computation. `kind`: a file, a folder the command creates, or a folder it
+ * writes into (a runs directory).
+ */
+export function requireWritable(flag: string | null, path: string, kind: 'file' | 'new-folder' | 'folder', opts: { createParents?: boolean } = {}): void {
+  const createParents = opts.createParents ?? true
+  try {
+    if (kind === 'file') checkWritableFile(path, { createParents })
+    else if (kind === 'new-folder') checkWritableOutputDir(path, { createParents })
+    else checkWritableDir(path, { create: createParents })
+  } catch (e) {
+    if (e instanceof FsWriteError) throw new CliError(flag ? `--${flag} ${path}: ${e.message}` : e.message)
+    throw e
+  }
 }

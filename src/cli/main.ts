@@ -7,9 +7,9 @@
 import { resolve } from 'node:path'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { saveModelFolder } from '../engine/io/model-folder'
 import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
@@ -25,7 +25,8 @@ import { argmax, taskMetrics } from '../engine/metrics'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
 import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
-import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
+import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requireModelDir, requireTask, requireWritable } from './common'
+import { describeFsError, isFsError } from '../engine/io/writable'
 import { Progress } from './progress'
 import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
 import { extraCommands } from './commands'
@@ -142,6 +143,7 @@ const coreCommands: Record<string, Command> = {
       requireFile('data', flags.data)
       if (flags.dev !== undefined) requireFile('dev', flags.dev)
       requireModelDir(flags.model)
+      requireWritable('out', String(flags.out), 'folder')
       const backend = await startBackend(flags, progress)
       let res
       try {
@@ -171,7 +173,8 @@ const coreCommands: Record<string, Command> = {
       const dataFile = requireFile('data', flags.data)
       requireModelDir(flags.model)
       if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required: the folder that receives mask.safetensors and mask.json', 2)
-      if (existsSync(String(flags.out)) && readdirSync(String(flags.out)).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder (masks are never overwritten)`)
+      if (existsSync(String(flags.out)) && statSync(String(flags.out)).isDirectory() && readdirSync(String(flags.out)).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder (masks are never overwritten)`)
+      requireWritable('out', String(flags.out), 'new-folder')
       const backend = await startBackend(flags, progress)
       const cfg = jobConfig(flags, backend)
       const { loaded, tokenizer } = openModelFolder(cfg.modelDir, task, cfg.seed)
@@ -220,7 +223,8 @@ const coreCommands: Record<string, Command> = {
     async run(flags) {
       if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required', 2)
       if (typeof flags.vocab !== 'string' || !flags.vocab || !existsSync(flags.vocab)) throw new CliError(`--vocab ${flags.vocab ?? ''}: give an existing vocab.txt or tokenizer folder`, 2)
-      if (existsSync(flags.out) && readdirSync(flags.out).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder`)
+      if (existsSync(flags.out) && statSync(flags.out).isDirectory() && readdirSync(flags.out).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder`)
+      requireWritable('out', flags.out, 'new-folder')
       const hidden = Number(flags.hidden)
       const heads = flags.heads !== undefined ? Number(flags.heads) : Math.max(1, Math.floor(hidden / 64))
       const vocabDir = statSync(flags.vocab).isDirectory() ? flags.vocab : undefined
@@ -279,6 +283,7 @@ const coreCommands: Record<string, Command> = {
       if (flags.task) runs = runs.filter((r) => r.task === flags.task)
       if (flags.method) runs = runs.filter((r) => r.method === flags.method)
       if (!runs.length) throw new CliError(`no runs to compare in ${resolve(String(flags.runs))}${flags.task || flags.method ? ' with those filters' : ''}`)
+      if (flags.out) requireWritable('out', String(flags.out), 'file')
       const text = renderTable(flags.glue ? gluePivot(runs) : runsTable(runs), flags.format as TableFormat)
       if (flags.out) writeFileAtomic(String(flags.out), text)
       else process.stdout.write(text)
@@ -297,6 +302,8 @@ const coreCommands: Record<string, Command> = {
       json: { type: 'bool', help: 'JSON lines on stdout' }
     },
     async run(flags, progress) {
+      // a fresh clone has no .bench/ yet: made here, before the measurements, with the write proven
+      requireWritable('out', String(flags.out), 'file')
       const backend = await startBackend(flags, progress)
       let models
       try {
@@ -317,8 +324,6 @@ const coreCommands: Record<string, Command> = {
       )
       if (!flags.json) process.stdout.write(`backend ${backend}, sequence length ${flags.seq}\n| model | forward/s | fwd+bwd/s | Fisher/s |\n|---|---|---|---|\n${rows.join('\n')}\n`)
       const out = resolve(String(flags.out))
-      // a fresh clone has no .bench/ yet: make it, rather than lose the measurements at the last step
-      mkdirSync(dirname(out), { recursive: true })
       writeJsonAtomic(out, { date: new Date().toISOString(), backend, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memBytes: totalmem() }, models: results })
       return 0
     }
@@ -374,6 +379,7 @@ const coreCommands: Record<string, Command> = {
       const file = requireFile('data', flags.data)
       if (flags.json && !flags.out) throw new CliError('--json streams events on stdout, so it needs --out FILE for the predictions', 2)
       precheckTarget(flags)
+      if (flags.out) requireWritable('out', String(flags.out), 'file')
       await startBackend(flags, progress)
       const { model, tokenizer, task } = openTarget(flags)
       try {
@@ -439,6 +445,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof RunStoreError || e instanceof JobInputError) {
       process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
+      return 1
+    }
+    // a read-only folder, a full disk, a file in the way: the user's to fix, never an internal error
+    if (isFsError(e)) {
+      process.stderr.write(`ird-studio ${name}: ${describeFsError(e)}\n`)
       return 1
     }
     process.stderr.write(`ird-studio ${name}: internal error: ${(e as Error).stack ?? String(e)}\nPlease report this with the command you ran.\n`)

@@ -9,7 +9,7 @@ import { checkpointInfo } from '../../engine/jobs/checkpoint'
 import { RunStore } from '../../engine/runs/store'
 import { getTask, type TaskName } from '../../engine/data'
 import { BACKEND_FLAG, RUNS_FLAG, type CommandTable } from '../command'
-import { CliError } from '../common'
+import { CliError, requireWritable } from '../common'
 import { jobHooks, startBackend } from '../job-support'
 
 export const resumeCommands: CommandTable = {
@@ -33,6 +33,8 @@ export const resumeCommands: CommandTable = {
       const run = store.open(flags.run)
       const status = store.status(run.id)
       if (status?.status === 'completed') throw new CliError(`run ${run.id} is already completed: nothing to resume`)
+      // the run folder takes checkpoints, events and results: a read-only or full disk is said now
+      requireWritable('run', run.dir, 'folder', { createParents: false })
       const ck = checkpointInfo(run.dir)
       progress.log(ck ? `resuming run ${run.id} from its checkpoint at step ${ck.step} of ${ck.totalSteps} (epoch ${Math.min(ck.epoch, ck.epochs)} of ${ck.epochs})` : `resuming run ${run.id}: no training checkpoint yet, training starts from step 0`)
       const backend = await startBackend(flags, progress)

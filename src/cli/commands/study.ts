@@ -17,7 +17,7 @@ import { expandCells, loadStudyConfig, settingsFor, StudyConfigError, type Study
 import { buildReport, collectResults, writeReport, type ReportMeta } from '../../engine/study/report'
 import { readState, runStudy, type CellRunner, type StudySummary } from '../../engine/study/run'
 import { BACKEND_FLAG, type CommandTable } from '../command'
-import { CliError } from '../common'
+import { CliError, requireWritable } from '../common'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
 import { dur, type Progress } from '../progress'
@@ -138,6 +138,9 @@ export const studyCommands: CommandTable = {
       const store = new RunStore(join(cfg.outDir, 'runs'))
       const reportFile = resolve(String(flags.report ?? join(cfg.outDir, 'results.md')))
       let backendText = 'not started (report only)'
+      // before any cell runs: the study folder and the report's folder can be written
+      if (!flags['report-only']) requireWritable(null, store.root, 'folder')
+      requireWritable('report', reportFile, 'file')
       if (!flags['report-only']) {
         await startBackend(flags, progress)
         const info = currentBackend()
@@ -192,6 +195,7 @@ export const studyCommands: CommandTable = {
         workers: null,
         outDir: join(runsDir, '.studies', 'demo')
       }
+      requireWritable(null, cfg.outDir, 'folder')
       await startBackend(flags, progress)
       const info = currentBackend()
       installSigint(progress)
