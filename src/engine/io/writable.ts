@@ -13,7 +13,7 @@
  * Fault hook (tests): IRD_FS_FAULT=<code>[@<path prefix>] makes every probe under that prefix fail with
  * that errno code (ENOSPC, EROFS, …), for conditions a test cannot make (a full disk without root).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
 
@@ -116,20 +116,33 @@ export function ensureDir(dirPath: string): string[] {
     }
     if (!st.isDirectory()) {
       const e = Object.assign(new Error('not a directory'), { code: 'ENOTDIR', syscall: 'mkdir', path: cur })
-      const why = cur === dir ? 'a file with that name exists' : `${cur} is a file, not a folder`
-      throw new FsWriteError(`cannot create the folder ${dir}: ${why} (ENOTDIR); check the path`, dir, e.code)
+      throw new FsWriteError(`cannot create the folder ${dir}: ${cur} is a file, not a folder (ENOTDIR); check the path`, dir, e.code)
     }
     break
   }
+  const made: string[] = []
   for (const d of missing) {
     try {
       mkdirSync(d)
+      made.push(d)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory()) continue
+      removeMade(made)
       throw fsWriteError(e, d, 'create the folder')
     }
   }
-  return missing
+  return made
+}
+
+/** Remove folders this module made (innermost first), as long as they are still empty. */
+function removeMade(made: string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      rmdirSync(d)
+    } catch {
+      return
+    }
+  }
 }
 
 /**
@@ -138,8 +151,18 @@ export function ensureDir(dirPath: string): string[] {
  */
 export function checkWritableDir(dirPath: string, opts: { create?: boolean; probeBytes?: number } = {}): void {
   const dir = resolve(dirPath)
-  if (opts.create) ensureDir(dir)
-  else if (!existsSync(dir)) {
+  const made = opts.create ? ensureDir(dir) : []
+  try {
+    probeDir(dir, opts.probeBytes)
+  } catch (e) {
+    // a refused output leaves nothing behind: the folders made for it go again
+    removeMade(made)
+    throw e
+  }
+}
+
+function probeDir(dir: string, probeBytes: number | undefined): void {
+  if (!existsSync(dir)) {
     throw new FsWriteError(`cannot write into ${dir}: the folder does not exist (ENOENT); create it first or check the path`, dir, 'ENOENT')
   } else if (!statSync(dir).isDirectory()) {
     throw new FsWriteError(`cannot write into ${dir}: it is a file, not a folder (ENOTDIR); give a folder`, dir, 'ENOTDIR')
@@ -151,7 +174,7 @@ export function checkWritableDir(dirPath: string, opts: { create?: boolean; prob
   try {
     fd = openSync(probe, 'wx', 0o644)
     // A few kilobytes: a disk with no free block refuses them even where an empty file is allowed.
-    const buf = Buffer.alloc(opts.probeBytes ?? 4096, 0x20)
+    const buf = Buffer.alloc(probeBytes ?? 4096, 0x20)
     let off = 0
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
     fsyncSync(fd)
