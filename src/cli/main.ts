@@ -21,7 +21,8 @@ import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, S
 import { predictLogits, type TextRow } from '../engine/eval/predict'
 import { BertForSequenceClassification } from '../engine/model/bert'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
-import { argmax, taskMetrics } from '../engine/metrics'
+import { argmax, MetricInputError, taskMetrics } from '../engine/metrics'
+import { firstNonFinite, NonFiniteError, nonFiniteName } from '../engine/util/non-finite'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
 import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
@@ -32,6 +33,18 @@ import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
 import { extraCommands } from './commands'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from './job-support'
 
+
+/**
+ * Refuse logits that hold NaN or ±Inf (finite weights can still overflow): a NaN prediction would be
+ * written as null, and every metric refuses it. Names the first row.
+ */
+function checkLogits(logits: Float32Array, C: number, rows: readonly TextRow[], label: string, file: string): void {
+  const i = firstNonFinite(logits)
+  if (i < 0) return
+  const r = Math.floor(i / C)
+  const row = rows[r] as TextRow & { id?: string; line?: number }
+  throw new CliError(`${label} gives non-finite logits (${nonFiniteName(logits[i])}) for ${file}${row?.line !== undefined ? `:${row.line}` : ` row ${r}`}${row?.id !== undefined ? ` (id "${row.id}")` : ''}: its weights overflow on this input; use another checkpoint`)
+}
 
 /** Logits for rows with the command's --batch-size/--max-length, a progress bar and Ctrl-C; null if cancelled. */
 async function predictRows(
@@ -352,8 +365,15 @@ const coreCommands: Record<string, Command> = {
         const logits = await predictRows(model, tokenizer, dev.examples, flags, progress, 'eval')
         if (!logits) return 130
         const C = model.config.num_labels
+        checkLogits(logits, C, dev.examples, target.label, devFile)
         const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
-        const result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
+        let result
+        try {
+          result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
+        } catch (e) {
+          if (e instanceof MetricInputError) throw new CliError(`cannot score ${devFile}: ${e.message}`)
+          throw e
+        }
         if (flags.json) progress.update({ phase: 'result', ...result })
         else {
           const m = Object.entries(result.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
@@ -381,13 +401,15 @@ const coreCommands: Record<string, Command> = {
       precheckTarget(flags)
       if (flags.out) requireWritable('out', String(flags.out), 'file')
       await startBackend(flags, progress)
-      const { model, tokenizer, task } = openTarget(flags)
+      const target = openTarget(flags)
+      const { model, tokenizer, task } = target
       try {
         const spec = getTask(task)
         const data = await loadTaskData(file, task, 'test')
         const logits = await predictRows(model, tokenizer, data.examples, flags, progress, 'predict')
         if (!logits) return 130
         const C = model.config.num_labels
+        checkLogits(logits, C, data.examples, target.label, file)
         const lines = data.examples.map((e, i) => {
           const l = Array.from(logits.subarray(i * C, (i + 1) * C))
           const pred = C === 1 ? l[0] : l.indexOf(Math.max(...l))
@@ -443,7 +465,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
       return e.exitCode
     }
-    if (e instanceof RunStoreError || e instanceof JobInputError) {
+    if (e instanceof RunStoreError || e instanceof JobInputError || e instanceof NonFiniteError) {
       process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
       return 1
     }
