@@ -120,14 +120,16 @@ export function openTarget(flags: Record<string, unknown>): Target {
  * Before any work: prove that an output can be written (folders created as asked, a probe file written
  * and removed), so that a read-only folder, a full disk or a file in the way is one line now, not an
  * error after the whole computation. `kind`: a file, a folder the command creates, or a folder it
- * writes into (a runs directory).
+ * writes into (a runs directory). Folders made for the check are removed again unless `keep` (the
+ * command's own write creates them once the work is done, so refused input leaves no empty folders).
  */
-export function requireWritable(flag: string | null, path: string, kind: 'file' | 'new-folder' | 'folder', opts: { createParents?: boolean } = {}): void {
+export function requireWritable(flag: string | null, path: string, kind: 'file' | 'new-folder' | 'folder', opts: { createParents?: boolean; keep?: boolean } = {}): void {
   const createParents = opts.createParents ?? true
+  const keep = opts.keep ?? false
   try {
-    if (kind === 'file') checkWritableFile(path, { createParents })
-    else if (kind === 'new-folder') checkWritableOutputDir(path, { createParents })
-    else checkWritableDir(path, { create: createParents })
+    if (kind === 'file') checkWritableFile(path, { createParents, keep })
+    else if (kind === 'new-folder') checkWritableOutputDir(path, { createParents, keep })
+    else checkWritableDir(path, { create: createParents, keep })
   } catch (e) {
     if (e instanceof FsWriteError) throw new CliError(flag ? `--${flag} ${path}: ${e.message}` : e.message)
     throw e

@@ -9,7 +9,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { saveModelFolder } from '../engine/io/model-folder'
 import { countParameters, makeConfig } from '../engine/model/config'
 import { initState } from '../engine/model/init'
@@ -27,7 +27,7 @@ import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/r
 import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
 import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requireModelDir, requireTask, requireWritable } from './common'
-import { describeFsError, isFsError } from '../engine/io/writable'
+import { describeFsError, ensureDir, isFsError } from '../engine/io/writable'
 import { Progress } from './progress'
 import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
 import { extraCommands } from './commands'
@@ -259,6 +259,7 @@ const coreCommands: Record<string, Command> = {
       }
       const tmpVocab = mkdtempSync(join(tmpdir(), 'ird-vocab-'))
       try {
+        ensureDir(dirname(resolve(String(flags.out))))
         tokenizer.saveToFolder(tmpVocab)
         saveModelFolder(String(flags.out), { config, state: initState(config, Number(flags.seed)), vocab: tmpVocab, dtype: 'F32' })
       } finally {
@@ -298,8 +299,10 @@ const coreCommands: Record<string, Command> = {
       if (!runs.length) throw new CliError(`no runs to compare in ${resolve(String(flags.runs))}${flags.task || flags.method ? ' with those filters' : ''}`)
       if (flags.out) requireWritable('out', String(flags.out), 'file')
       const text = renderTable(flags.glue ? gluePivot(runs) : runsTable(runs), flags.format as TableFormat)
-      if (flags.out) writeFileAtomic(String(flags.out), text)
-      else process.stdout.write(text)
+      if (flags.out) {
+        ensureDir(dirname(resolve(String(flags.out))))
+        writeFileAtomic(String(flags.out), text)
+      } else process.stdout.write(text)
       return 0
     }
   },
@@ -337,6 +340,8 @@ const coreCommands: Record<string, Command> = {
       )
       if (!flags.json) process.stdout.write(`backend ${backend}, sequence length ${flags.seq}\n| model | forward/s | fwd+bwd/s | Fisher/s |\n|---|---|---|---|\n${rows.join('\n')}\n`)
       const out = resolve(String(flags.out))
+      // a fresh clone has no .bench/ yet: make it, rather than lose the measurements at the last step
+      ensureDir(dirname(out))
       writeJsonAtomic(out, { date: new Date().toISOString(), backend, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memBytes: totalmem() }, models: results })
       return 0
     }
@@ -416,6 +421,7 @@ const coreCommands: Record<string, Command> = {
           return JSON.stringify({ id: e.id, logits: l, prediction: C === 1 ? pred : spec.labelNames?.[pred] ?? pred, ...(e.label !== undefined ? { label: e.label } : {}) })
         })
         const text = lines.join('\n') + '\n'
+        if (flags.out) ensureDir(dirname(resolve(String(flags.out))))
         if (flags.out) writeFileAtomic(String(flags.out), text)
         else process.stdout.write(text)
         return 0

@@ -70,7 +70,7 @@ function needOut(flags: Flags, kind: string, what: string): string {
   } catch (e) {
     throw new CliError((e as Error).message)
   }
-  requireWritable('out', target, kind === 'hf-model' ? 'new-folder' : 'file', { createParents: within === undefined })
+  requireWritable('out', target, kind === 'hf-model' ? 'new-folder' : 'file', { createParents: within === undefined, keep: within === undefined })
   return out
 }
 

@@ -148,16 +148,18 @@ function removeMade(made: string[]): void {
 /**
  * Prove that files can be created in `dir` (created first when `create`, else it must exist): write a
  * small probe file there, fsync it, remove it. Throws FsWriteError naming the folder and the cause.
+ * Folders made for the probe are removed again when it fails, and also when it succeeds unless `keep`
+ * (a check before the work leaves no trace if the work is then refused for another reason).
  */
-export function checkWritableDir(dirPath: string, opts: { create?: boolean; probeBytes?: number } = {}): void {
+export function checkWritableDir(dirPath: string, opts: { create?: boolean; keep?: boolean; probeBytes?: number } = {}): void {
   const dir = resolve(dirPath)
   const made = opts.create ? ensureDir(dir) : []
+  let ok = false
   try {
     probeDir(dir, opts.probeBytes)
-  } catch (e) {
-    // a refused output leaves nothing behind: the folders made for it go again
-    removeMade(made)
-    throw e
+    ok = true
+  } finally {
+    if (!ok || !opts.keep) removeMade(made)
   }
 }
 
@@ -194,7 +196,7 @@ function probeDir(dir: string, probeBytes: number | undefined): void {
  * Check that `file` can be written: its folder exists (or is created when `createParents`) and takes a
  * probe file; the name is not a folder; an existing file is refused unless `overwrite`.
  */
-export function checkWritableFile(filePath: string, opts: { createParents?: boolean; overwrite?: boolean } = {}): void {
+export function checkWritableFile(filePath: string, opts: { createParents?: boolean; keep?: boolean; overwrite?: boolean } = {}): void {
   const file = resolve(filePath)
   if (existsSync(file)) {
     if (statSync(file).isDirectory()) throw new FsWriteError(`cannot write ${file}: it is a folder, not a file (EISDIR); give a file name`, file, 'EISDIR')
@@ -204,19 +206,19 @@ export function checkWritableFile(filePath: string, opts: { createParents?: bool
   if (!opts.createParents && !existsSync(dir)) {
     throw new FsWriteError(`cannot write ${file}: its folder ${dir} does not exist (ENOENT); create the folder first or check the path`, file, 'ENOENT')
   }
-  checkWritableDir(dir, { create: opts.createParents })
+  checkWritableDir(dir, { create: opts.createParents, keep: opts.keep })
 }
 
 /**
  * Check that folder `dir` can be made as an output: an existing folder takes a probe file, else its
  * parent does (created when `createParents`). Whether an existing folder may be filled is the caller's call.
  */
-export function checkWritableOutputDir(dirPath: string, opts: { createParents?: boolean } = {}): void {
+export function checkWritableOutputDir(dirPath: string, opts: { createParents?: boolean; keep?: boolean } = {}): void {
   const dir = resolve(dirPath)
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new FsWriteError(`cannot write the folder ${dir}: a file with that name exists (EEXIST); choose another name or remove the file`, dir, 'EEXIST')
     checkWritableDir(dir)
     return
   }
-  checkWritableDir(dirname(dir), { create: opts.createParents })
+  checkWritableDir(dirname(dir), { create: opts.createParents, keep: opts.keep })
 }
