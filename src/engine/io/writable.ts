@@ -65,8 +65,9 @@ export function describeFsError(e: unknown, path?: string, verb = 'write'): stri
   if (e instanceof FsWriteError) return e.message
   const err = e as NodeJS.ErrnoException
   const code = (err?.code ?? 'EIO') as FsErrorCode
-  const where = resolve(path ?? err?.path ?? '.')
   const [what, todo] = WHAT[code] ?? [err?.message ?? String(e), 'check the path']
+  if (path === undefined && err?.path === undefined) return `a file operation (${err?.syscall ?? 'unknown'}) failed: ${what} (${code}); ${todo}`
+  const where = resolve(path ?? err.path!)
   const other = err?.path && resolve(err.path) !== where && !basename(err.path).startsWith(PROBE_PREFIX) ? ` (at ${err.path})` : ''
   return `cannot ${verb} ${where}: ${what}${other} (${code}); ${todo}`
 }
@@ -107,7 +108,8 @@ export function ensureDir(dirPath: string): string[] {
       st = statSync(cur)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT') throw fsWriteError(e, cur, 'create the folder')
+      // ENOTDIR: a file further up; walk up to name it
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fsWriteError(e, cur, 'create the folder')
       missing.unshift(cur)
       const up = dirname(cur)
       if (up === cur) break
