@@ -100,6 +100,8 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   let err = ''
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
+  // main() installs its Ctrl-C handler on every call: drop those again, as a process that exits would
+  const sigint = new Set(process.listeners('SIGINT'))
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
   Object.assign(process.env, env)
   try {
@@ -108,6 +110,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   } finally {
     o.mockRestore()
     e.mockRestore()
+    for (const l of process.listeners('SIGINT')) if (!sigint.has(l)) process.off('SIGINT', l)
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k]
       else process.env[k] = v
@@ -151,7 +154,8 @@ function writers(dest: string): Array<[string, () => string[], string]> {
     ['export hf-model', () => ['export', 'hf-model', '--runs', srcRuns, '--run', runId, '--out', join(dest, 'hf')], dest],
     ['export glue-submission', () => ['export', 'glue-submission', '--runs', srcRuns, '--run', runId, '--test', data, '--out', join(dest, 'sub.zip')], dest],
     ['import-run', () => ['import-run', bundle, '--runs', join(dest, 'runs')], join(dest, 'runs')],
-    ['demo', () => ['demo', '--runs', join(dest, 'runs')], join(dest, 'runs')]
+    ['demo', () => ['demo', '--runs', join(dest, 'runs')], join(dest, 'runs')],
+    ['serve', () => ['serve', '--data', join(dest, 'data'), '--runs', join(dest, 'runs')], dest]
   ]
 }
 

@@ -48,11 +48,14 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   let err = ''
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
+  // main() installs its Ctrl-C handler on every call: drop those again, as a process that exits would
+  const sigint = new Set(process.listeners('SIGINT'))
   try {
     return { code: await main(args), out, err }
   } finally {
     o.mockRestore()
     e.mockRestore()
+    for (const l of process.listeners('SIGINT')) if (!sigint.has(l)) process.off('SIGINT', l)
   }
 }
 const lastLine = (s: string) => s.trim().split('\n').pop() ?? ''
