@@ -14,6 +14,7 @@ import type { Flags } from './args'
 import { runsDirOf } from './command'
 import { loadRunModel } from '../engine/runs/run-model'
 import { RunStore } from '../engine/runs/store'
+import { checkWritableDir, checkWritableFile, checkWritableOutputDir, FsWriteError } from '../engine/io/writable'
 
 export class CliError extends Error {
   constructor(
@@ -163,4 +164,24 @@ export function openTarget(flags: Record<string, unknown>): Target {
   const task = requireTask(flags.task)
   const { model, tokenizer, loaded } = openModel(flags.model, task)
   return { model, tokenizer, task, freshHead: loaded.report.initialized.includes('classifier.weight'), label: String(flags.model) }
+}
+
+/**
+ * Before any work: prove that an output can be written (folders created as asked, a probe file written
+ * and removed), so that a read-only folder, a full disk or a file in the way is one line now, not an
+ * error after the whole computation. `kind`: a file, a folder the command creates, or a folder it
+ * writes into (a runs directory). Folders made for the check are removed again unless `keep` (the
+ * command's own write creates them once the work is done, so refused input leaves no empty folders).
+ */
+export function requireWritable(flag: string | null, path: string, kind: 'file' | 'new-folder' | 'folder', opts: { createParents?: boolean; keep?: boolean } = {}): void {
+  const createParents = opts.createParents ?? true
+  const keep = opts.keep ?? false
+  try {
+    if (kind === 'file') checkWritableFile(path, { createParents, keep })
+    else if (kind === 'new-folder') checkWritableOutputDir(path, { createParents, keep })
+    else checkWritableDir(path, { create: createParents, keep })
+  } catch (e) {
+    if (e instanceof FsWriteError) throw new CliError(flag ? `--${flag} ${path}: ${e.message}` : e.message)
+    throw e
+  }
 }

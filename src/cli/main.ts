@@ -7,7 +7,7 @@
 import { resolve } from 'node:path'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { saveModelFolder } from '../engine/io/model-folder'
@@ -21,16 +21,30 @@ import { DEFAULT_KEEP_RATIO, DEFAULT_N_SAMPLES, SELECTION_METHODS, selectMask, S
 import { predictLogits, type TextRow } from '../engine/eval/predict'
 import { BertForSequenceClassification } from '../engine/model/bert'
 import { writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic'
-import { argmax, taskMetrics } from '../engine/metrics'
+import { argmax, MetricInputError, taskMetrics } from '../engine/metrics'
+import { firstNonFinite, NonFiniteError, nonFiniteName } from '../engine/util/non-finite'
 import { gluePivot, renderTable, runsTable, type TableFormat } from '../engine/runs/compare'
 import { RunStore, RunStoreError } from '../engine/runs/store'
 import { parseArgs, usage, UsageError, type FlagSpec, type Flags } from './args'
-import { CliError, COLUMNS_HELP, loadTaskData, openTarget, parseColumns, precheckTarget, requireFile, requireModelDir, requireTask } from './common'
+import { CliError, COLUMNS_HELP, loadTaskData, openTarget, parseColumns, precheckTarget, requireFile, requireModelDir, requireTask, requireWritable } from './common'
+import { describeFsError, ensureDir, isFsError } from '../engine/io/writable'
 import { Progress } from './progress'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type Command } from './command'
 import { extraCommands } from './commands'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from './job-support'
 
+
+/**
+ * Refuse logits that hold NaN or ±Inf (finite weights can still overflow): a NaN prediction would be
+ * written as null, and every metric refuses it. Names the first row.
+ */
+function checkLogits(logits: Float32Array, C: number, rows: readonly TextRow[], label: string, file: string): void {
+  const i = firstNonFinite(logits)
+  if (i < 0) return
+  const r = Math.floor(i / C)
+  const row = rows[r] as TextRow & { id?: string; line?: number }
+  throw new CliError(`${label} gives non-finite logits (${nonFiniteName(logits[i])}) for ${file}${row?.line !== undefined ? `:${row.line}` : ` row ${r}`}${row?.id !== undefined ? ` (id "${row.id}")` : ''}: its weights overflow on this input; use another checkpoint`)
+}
 
 /** Logits for rows with the command's --batch-size/--max-length, a progress bar and Ctrl-C; null if cancelled. */
 async function predictRows(
@@ -159,6 +173,7 @@ const coreCommands: Record<string, Command> = {
       if (flags.dev !== undefined) requireFile('dev', flags.dev)
       requireModelDir(flags.model)
       if (flags.columns !== undefined) parseColumns(flags.columns)
+      requireWritable(flags.runs !== undefined ? 'runs' : flags.out !== undefined ? 'out' : null, runsDir, 'folder')
       const backend = await startBackend(flags, progress)
       let res
       try {
@@ -169,7 +184,7 @@ const coreCommands: Record<string, Command> = {
       }
       progress.end()
       if (res.status === 'cancelled') {
-        process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}; \`ird-studio resume ${res.run.id}${flags.out !== 'runs' ? ` --runs ${String(flags.out)}` : ''}\` continues it from where it stopped\n`)
+        process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}; \`ird-studio resume ${res.run.id}${flags.runs !== undefined || flags.out !== undefined ? ` --runs ${runsDir}` : ''}\` continues it from where it stopped\n`)
         return 130
       }
       if (res.status === 'failed') throw new CliError(`run ${res.run.id} failed: ${res.reason}`)
@@ -188,7 +203,8 @@ const coreCommands: Record<string, Command> = {
       const dataFile = requireFile('data', flags.data)
       requireModelDir(flags.model)
       if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required: the folder that receives mask.safetensors and mask.json', 2)
-      if (existsSync(String(flags.out)) && readdirSync(String(flags.out)).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder (masks are never overwritten)`)
+      if (existsSync(String(flags.out)) && statSync(String(flags.out)).isDirectory() && readdirSync(String(flags.out)).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder (masks are never overwritten)`)
+      requireWritable('out', String(flags.out), 'new-folder')
       const backend = await startBackend(flags, progress)
       const cfg = jobConfig(flags, backend)
       const { loaded, tokenizer } = openModelFolder(cfg.modelDir, task, cfg.seed)
@@ -237,7 +253,8 @@ const coreCommands: Record<string, Command> = {
     async run(flags) {
       if (typeof flags.out !== 'string' || !flags.out) throw new CliError('--out DIR is required', 2)
       if (typeof flags.vocab !== 'string' || !flags.vocab || !existsSync(flags.vocab)) throw new CliError(`--vocab ${flags.vocab ?? ''}: give an existing vocab.txt or tokenizer folder`, 2)
-      if (existsSync(flags.out) && readdirSync(flags.out).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder`)
+      if (existsSync(flags.out) && statSync(flags.out).isDirectory() && readdirSync(flags.out).length) throw new CliError(`--out ${flags.out} exists and is not empty: choose a new folder`)
+      requireWritable('out', flags.out, 'new-folder')
       const hidden = Number(flags.hidden)
       const heads = flags.heads !== undefined ? Number(flags.heads) : Math.max(1, Math.floor(hidden / 64))
       const vocabDir = statSync(flags.vocab).isDirectory() ? flags.vocab : undefined
@@ -259,6 +276,7 @@ const coreCommands: Record<string, Command> = {
       }
       const tmpVocab = mkdtempSync(join(tmpdir(), 'ird-vocab-'))
       try {
+        ensureDir(dirname(resolve(String(flags.out))))
         tokenizer.saveToFolder(tmpVocab)
         saveModelFolder(String(flags.out), { config, state: initState(config, Number(flags.seed)), vocab: tmpVocab, dtype: 'F32' })
       } finally {
@@ -298,9 +316,12 @@ const coreCommands: Record<string, Command> = {
       if (flags.task) runs = runs.filter((r) => r.task === flags.task)
       if (flags.method) runs = runs.filter((r) => r.method === flags.method)
       if (!runs.length) throw new CliError(`no runs to compare in ${runsDir}${flags.task || flags.method ? ' with those filters' : ''}`)
+      if (flags.out) requireWritable('out', String(flags.out), 'file')
       const text = renderTable(flags.glue ? gluePivot(runs) : runsTable(runs), flags.format as TableFormat)
-      if (flags.out) writeFileAtomic(String(flags.out), text)
-      else process.stdout.write(text)
+      if (flags.out) {
+        ensureDir(dirname(resolve(String(flags.out))))
+        writeFileAtomic(String(flags.out), text)
+      } else process.stdout.write(text)
       return 0
     }
   },
@@ -316,6 +337,8 @@ const coreCommands: Record<string, Command> = {
       json: { type: 'bool', help: 'JSON lines on stdout' }
     },
     async run(flags, progress) {
+      // a fresh clone has no .bench/ yet: made here, before the measurements, with the write proven
+      requireWritable('out', String(flags.out), 'file')
       const backend = await startBackend(flags, progress)
       let models
       try {
@@ -337,7 +360,7 @@ const coreCommands: Record<string, Command> = {
       if (!flags.json) process.stdout.write(`backend ${backend}, sequence length ${flags.seq}\n| model | forward/s | fwd+bwd/s | Fisher/s |\n|---|---|---|---|\n${rows.join('\n')}\n`)
       const out = resolve(String(flags.out))
       // a fresh clone has no .bench/ yet: make it, rather than lose the measurements at the last step
-      mkdirSync(dirname(out), { recursive: true })
+      ensureDir(dirname(out))
       writeJsonAtomic(out, { date: new Date().toISOString(), backend, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memBytes: totalmem() }, models: results })
       return 0
     }
@@ -366,8 +389,15 @@ const coreCommands: Record<string, Command> = {
         const logits = await predictRows(model, tokenizer, dev.examples, flags, progress, 'eval')
         if (!logits) return 130
         const C = model.config.num_labels
+        checkLogits(logits, C, dev.examples, target.label, devFile)
         const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
-        const result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
+        let result
+        try {
+          result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
+        } catch (e) {
+          if (e instanceof MetricInputError) throw new CliError(`cannot score ${devFile}: ${e.message}`)
+          throw e
+        }
         if (flags.json) progress.update({ phase: 'result', ...result })
         else {
           const m = Object.entries(result.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join(', ')
@@ -393,20 +423,24 @@ const coreCommands: Record<string, Command> = {
       const file = requireFile('data', flags.data)
       if (flags.json && !flags.out) throw new CliError('--json streams events on stdout, so it needs --out FILE for the predictions', 2)
       precheckTarget(flags)
+      if (flags.out) requireWritable('out', String(flags.out), 'file')
       await startBackend(flags, progress)
-      const { model, tokenizer, task } = openTarget(flags)
+      const target = openTarget(flags)
+      const { model, tokenizer, task } = target
       try {
         const spec = getTask(task)
         const data = await loadTaskData(file, task, 'test', undefined, parseColumns(flags.columns))
         const logits = await predictRows(model, tokenizer, data.examples, flags, progress, 'predict')
         if (!logits) return 130
         const C = model.config.num_labels
+        checkLogits(logits, C, data.examples, target.label, file)
         const lines = data.examples.map((e, i) => {
           const l = Array.from(logits.subarray(i * C, (i + 1) * C))
           const pred = C === 1 ? l[0] : l.indexOf(Math.max(...l))
           return JSON.stringify({ id: e.id, logits: l, prediction: C === 1 ? pred : spec.labelNames?.[pred] ?? pred, ...(e.label !== undefined ? { label: e.label } : {}) })
         })
         const text = lines.join('\n') + '\n'
+        if (flags.out) ensureDir(dirname(resolve(String(flags.out))))
         if (flags.out) writeFileAtomic(String(flags.out), text)
         else process.stdout.write(text)
         return 0
@@ -456,8 +490,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
       return e.exitCode
     }
-    if (e instanceof RunStoreError || e instanceof JobInputError) {
+    if (e instanceof RunStoreError || e instanceof JobInputError || e instanceof NonFiniteError) {
       process.stderr.write(`ird-studio ${name}: ${e.message}\n`)
+      return 1
+    }
+    // a read-only folder, a full disk, a file in the way: the user's to fix, never an internal error
+    if (isFsError(e)) {
+      process.stderr.write(`ird-studio ${name}: ${describeFsError(e)}\n`)
       return 1
     }
     process.stderr.write(`ird-studio ${name}: internal error: ${(e as Error).stack ?? String(e)}\nPlease report this with the command you ran.\n`)

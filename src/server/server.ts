@@ -63,7 +63,7 @@ export interface ServeOptions {
   rendererDir?: string
   dataDir: string
   runsDir: string
-  /** How to start the engine process; default: this build's engine entry (or the TypeScript source with tsx). */
+  /** How to start the engine process; default: this build's engine entry (out/main/engine-process.js). */
   engine?: EngineHostOptions
   version?: () => AppVersion
   /** Where notable refusals and failures are reported; default console.error. */
@@ -101,15 +101,23 @@ export function findRendererDir(): string | null {
   return null
 }
 
-/** The engine process entry: the built one (out/main/engine-process.js) when bundled, else the TypeScript source through tsx. */
+/**
+ * The engine process entry: always the built JavaScript (electron-vite's out/main/engine-process.js), as in
+ * the installed app — never the TypeScript source through `--import tsx`, which the child resolves from
+ * its working directory and so fails (ERR_MODULE_NOT_FOUND) when `serve` is started from another folder.
+ * Found from this module's own location: next to (or above) the bundle when built, <checkout>/out/main
+ * from src/server in a checkout. IRD_ENGINE_ENTRY names another entry (tests, custom builds).
+ */
 export function defaultEngineOptions(env: NodeJS.ProcessEnv): EngineHostOptions {
+  const override = env.IRD_ENGINE_ENTRY
+  if (override) return { modulePath: resolve(override), env }
   const here = dirname(fileURLToPath(import.meta.url))
-  if (extname(fileURLToPath(import.meta.url)) === '.ts') return { modulePath: join(here, '..', 'engine', 'process.ts'), execArgv: ['--import', 'tsx'], env }
-  for (const dir of upwards(3)) {
-    const built = join(dir, 'engine-process.js')
-    if (existsSync(built)) return { modulePath: built, env }
-  }
-  throw new Error(`no engine-process.js near ${here}: rebuild with \`npm run build\``)
+  const candidates =
+    extname(fileURLToPath(import.meta.url)) === '.ts'
+      ? [join(here, '..', '..', 'out', 'main', 'engine-process.js')]
+      : upwards(3).map((dir) => join(dir, 'engine-process.js'))
+  for (const built of candidates) if (existsSync(built)) return { modulePath: resolve(built), env }
+  throw new Error(`no built engine (looked for ${candidates.map((c) => resolve(c)).join(', ')}): run \`npm run build\` first`)
 }
 
 function refusal(code: ErrorCode, message: string): Result<never> {
@@ -149,7 +157,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(32).toString('hex')
   const log = opts.log ?? ((line: string) => console.error(line))
   const engineEnv = { ...process.env, IRD_RUNS_DIR: opts.runsDir }
-  const engine = new EngineHost(opts.engine ?? defaultEngineOptions(engineEnv))
+  const engineOptions = opts.engine ?? defaultEngineOptions(engineEnv)
+  if ('modulePath' in engineOptions && !existsSync(engineOptions.modulePath)) throw new Error(`the engine entry ${engineOptions.modulePath} does not exist: run \`npm run build\` first`)
+  const engine = new EngineHost(engineOptions)
   const host = new AppHost({ mode: 'browser', dataDir: opts.dataDir, runsDir: opts.runsDir, engine, version: opts.version ?? appVersion })
 
   let port = 0
@@ -291,7 +301,28 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     })
   })
   port = (server.address() as AddressInfo).port
-  host.start().catch((e: unknown) => log(`[serve] the engine failed to start: ${(e as Error).message}`))
+  // Never announce a server whose engine is down: the engine must start and answer a call (the
+  // handshake) before startServer resolves; if it dies or hangs, everything stops and the reason (with
+  // the engine's last stderr lines) is the error.
+  const startLog: string[] = []
+  const offStartLog = host.onEvent((e: ContractEvent) => {
+    if (e.event === 'engine:log' && startLog.length < 200) startLog.push(e.payload.message)
+  })
+  try {
+    await host.start()
+    await host.engine.request('engine:info', undefined)
+    offStartLog()
+  } catch (e) {
+    offStartLog()
+    offEvents()
+    wss.close()
+    await new Promise<void>((r) => server.close(() => r()))
+    await host.stop().catch(() => undefined)
+    const st = host.engine.status
+    // the engine's own error line (e.g. "Error [ERR_MODULE_NOT_FOUND]: Cannot find package …"), not only the stack's tail
+    const cause = startLog.map((l) => l.trim()).find((l) => /^(\w*Error\b|Error:|\w+Error \[)/.test(l))
+    throw new Error(`the engine did not start, so the interface is not served: ${st.reason ?? (e as Error).message}${cause && !(st.reason ?? '').includes(cause) ? ` — ${cause}` : ''}`)
+  }
 
   const origin = `http://${SERVER_HOST}:${port}`
   let closing: Promise<void> | null = null

@@ -26,7 +26,8 @@ import type { TableFormat } from '../../engine/runs/compare'
 import { RunStore, RunStoreError } from '../../engine/runs/store'
 import { UsageError, type Flags } from '../args'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
-import { CliError } from '../common'
+import { CliError, requireWritable } from '../common'
+import { describeFsError, isFsError } from '../../engine/io/writable'
 import { isCancelRequested, startBackend } from '../job-support'
 import type { Progress } from '../progress'
 
@@ -60,7 +61,18 @@ function needRun(flags: Flags, kind: string): string {
 
 function needOut(flags: Flags, kind: string, what: string): string {
   if (typeof flags.out !== 'string' || !flags.out) throw new CliError(`export ${kind} needs --out ${what}`, 2)
-  return flags.out
+  const out = flags.out
+  // Before any work: the output can be written there. The confinement check (--within) comes first, and
+  // with --within no folder is created (what exists decides); without it, missing parents are made.
+  const within = flags.within as string | undefined
+  let target: string
+  try {
+    target = resolveExportPath(out, within)
+  } catch (e) {
+    throw new CliError((e as Error).message)
+  }
+  requireWritable('out', target, kind === 'hf-model' ? 'new-folder' : 'file', { createParents: within === undefined, keep: within === undefined })
+  return out
 }
 
 /** Engine errors (bad run, bad file, refused path) become one CLI message; bugs stay internal errors. */
@@ -69,6 +81,7 @@ async function asCliError<T>(f: () => T | Promise<T>): Promise<T> {
     return await f()
   } catch (e) {
     if (e instanceof CliError || e instanceof UsageError || e instanceof RunStoreError) throw e
+    if (isFsError(e)) throw new CliError(describeFsError(e))
     const name = (e as Error).name
     if (name === 'TypeError' || name === 'ReferenceError' || name === 'RangeError') throw e
     throw new CliError((e as Error).message)
@@ -243,6 +256,7 @@ export const exportCommands: CommandTable = {
     async run(flags, _progress, positional) {
       if (positional.length !== 1) throw new CliError('import-run needs exactly one argument: the bundle .zip', 2)
       const store = new RunStore(runsDirOf(flags))
+      requireWritable('runs', store.root, 'folder')
       const r = await asCliError(() => importRunBundle(store, positional[0], { as: flags.as as string | undefined }))
       process.stdout.write(
         `imported run ${r.id}${r.renamed ? ` (the id ${r.originalId} was taken)` : ''} into ${r.dir}` +

@@ -9,7 +9,7 @@ import { planResume } from '../../engine/jobs/checkpoint'
 import { RunStore } from '../../engine/runs/store'
 import { getTask, type TaskName } from '../../engine/data'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
-import { CliError } from '../common'
+import { CliError, requireWritable } from '../common'
 import { jobHooks, startBackend } from '../job-support'
 
 export const resumeCommands: CommandTable = {
@@ -34,6 +34,8 @@ export const resumeCommands: CommandTable = {
       const run = store.open(flags.run)
       const status = store.status(run.id)
       if (status?.status === 'completed') throw new CliError(`run ${run.id} is already completed: nothing to resume`)
+      // the run folder takes checkpoints, events and results: a read-only or full disk is said now
+      requireWritable('run', run.dir, 'folder', { createParents: false })
       // Checkpoints are verified before anything starts: damage is named, never replaced by step 0 in silence.
       const plan = planResume(run.dir, run.id, { restart: Boolean(flags.restart) })
       if (plan.kind === 'refuse') throw new CliError(plan.message)

@@ -5,7 +5,7 @@
  * Must not: listen beyond 127.0.0.1 or print the token anywhere but the terminal that started it.
  */
 import { BACKEND_FLAG, type Command, type CommandTable } from '../command'
-import { CliError } from '../common'
+import { CliError, requireWritable } from '../common'
 import type { Flags } from '../args'
 import type { Progress } from '../progress'
 import { defaultAppDataDir, defaultRunsDir } from '../../engine/host/paths'
@@ -24,6 +24,9 @@ const serve: Command = {
     const dataDir = flags.data ? String(flags.data) : defaultAppDataDir()
     const runsDir = flags.runs ? String(flags.runs) : defaultRunsDir(dataDir)
     if (flags.backend) process.env.IRD_BACKEND = String(flags.backend) // the engine process reads it
+    // the registries, uploads and runs are written there: a read-only or full disk is said before the engine starts
+    requireWritable(flags.data ? 'data' : null, dataDir, 'folder')
+    requireWritable(flags.runs ? 'runs' : null, runsDir, 'folder')
     let server
     try {
       server = await startServer({

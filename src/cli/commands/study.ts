@@ -17,7 +17,7 @@ import { expandCells, loadStudyConfig, settingsFor, StudyConfigError, type Study
 import { buildReport, collectResults, writeReport, type ReportMeta } from '../../engine/study/report'
 import { readState, runStudy, type CellRunner, type StudySummary } from '../../engine/study/run'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
-import { CliError } from '../common'
+import { CliError, requireWritable } from '../common'
 import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
 import { dur, type Progress } from '../progress'
@@ -150,6 +150,9 @@ export const studyCommands: CommandTable = {
       const store = new RunStore(studyRunsDir(cfg, flags))
       const reportFile = resolve(String(flags.report ?? join(cfg.outDir, 'results.md')))
       let backendText = 'not started (report only)'
+      // before any cell runs: the study folder and the report's folder can be written
+      if (!flags['report-only']) requireWritable(null, store.root, 'folder')
+      requireWritable('report', reportFile, 'file')
       if (!flags['report-only']) {
         await startBackend(flags, progress)
         const info = currentBackend()
@@ -204,6 +207,7 @@ export const studyCommands: CommandTable = {
         workers: null,
         outDir: join(runsDir, '.studies', 'demo')
       }
+      requireWritable(null, cfg.outDir, 'folder')
       await startBackend(flags, progress)
       const info = currentBackend()
       installSigint(progress)

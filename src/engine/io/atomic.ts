@@ -24,6 +24,7 @@ import {
 } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
+import { FsWriteError } from './writable'
 
 export type FileData = string | Uint8Array | readonly Uint8Array[]
 
@@ -63,7 +64,7 @@ export function writeFileAtomic(path: string, data: FileData): void {
   const target = resolve(path)
   const dir = dirname(target)
   if (!existsSync(dir)) {
-    throw new Error(`cannot write ${target}: the folder ${dir} does not exist (create it first)`)
+    throw new FsWriteError(`cannot write ${target}: the folder ${dir} does not exist (create it first)`, target, 'ENOENT')
   }
   const tmp = join(dir, `.${basename(target)}${tempSuffix()}`)
   // 'wx': never clobber something that happens to have the temp name.
@@ -83,7 +84,7 @@ export function writeFileAtomic(path: string, data: FileData): void {
     renameSync(tmp, target)
   } catch (e) {
     tryUnlink(tmp)
-    throw new Error(`cannot write ${target}: renaming the finished temp file into place failed (${(e as Error).message})`)
+    throw new FsWriteError(`cannot write ${target}: renaming the finished temp file into place failed (${(e as Error).message})`, target, String((e as NodeJS.ErrnoException).code ?? 'EIO'))
   }
   fsyncDir(dir)
 }
@@ -114,14 +115,14 @@ function isEmptyDir(path: string): boolean {
 function checkFolderTarget(target: string, opts: FolderWriteOptions): void {
   const parent = dirname(target)
   if (!existsSync(parent)) {
-    throw new Error(`cannot write folder ${target}: its parent folder ${parent} does not exist (create it first)`)
+    throw new FsWriteError(`cannot write folder ${target}: its parent folder ${parent} does not exist (create it first)`, target, 'ENOENT')
   }
   if (!existsSync(target)) return
   if (!statSync(target).isDirectory()) {
-    throw new Error(`cannot write folder ${target}: a file with that name exists (choose another name or remove the file)`)
+    throw new FsWriteError(`cannot write folder ${target}: a file with that name exists (choose another name or remove the file)`, target, 'EEXIST')
   }
   if (!opts.overwrite && !isEmptyDir(target)) {
-    throw new Error(`cannot write folder ${target}: it already exists and is not empty (choose another folder, or pass overwrite: true to replace it)`)
+    throw new FsWriteError(`cannot write folder ${target}: it already exists and is not empty (choose another folder, or pass overwrite: true to replace it)`, target, 'EEXIST')
   }
 }
 

@@ -16,6 +16,7 @@ import { Rng } from '../util/rng'
 import { writeFileAtomic, writeFolderAtomicSync, writeJsonAtomic } from './atomic'
 import { ITEM_SIZE, readSafetensorsHeader, readTensors, toFloat32, writeSafetensors, type SafetensorsHeader, type TensorInput } from './safetensors'
 import { JsonError, parseJsonStrict } from './strict-json'
+import { countNonFinite, firstNonFinite, nonFiniteName } from '../util/non-finite'
 
 export type SaveDtype = 'F32' | 'F16' | 'BF16'
 export const SAVE_DTYPES: readonly SaveDtype[] = ['F32', 'F16', 'BF16']
@@ -377,6 +378,17 @@ export function loadModelFolder(dirPath: string, opts: LoadOptions = {}): Loaded
       const t = readTensors(header, [src]).get(src)!
       sourceDtypes[spec.name] = t.dtype
       data = toFloat32(t)
+      // NaN or ±Inf weights make every prediction NaN (written as null) and every metric fail: refuse now
+      const bad = firstNonFinite(data)
+      if (bad >= 0) {
+        const file = header.file
+        throw new ModelFolderError(
+          `${file}: tensor "${src}"${src !== spec.name ? ` (→ ${spec.name})` : ''} holds ${countNonFinite(data)} non-finite value(s) of ${data.length} (the first, ${nonFiniteName(data[bad])}, at flat index ${bad}): the weights are damaged or come from a diverged training; use another checkpoint`,
+          dir,
+          file,
+          spec.name
+        )
+      }
     }
     state.set(spec.name, { shape: [...spec.shape], data })
   }

@@ -15,10 +15,11 @@
  * Must not: select masks, or accept a file whose names or shapes do not fit the model.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { bertParameterSpec, numel, type BertConfig } from '../model/config'
 import { writeJsonAtomic } from '../io/atomic'
+import { ensureDir } from '../io/writable'
 import { readSafetensors, writeSafetensors, type TensorInput } from '../io/safetensors'
 import { parseJsonStrict } from '../io/strict-json'
 import { checkMask, compactMask, denseToIndices, headSize, maskCount, type ParamMask } from './mask'
@@ -123,7 +124,8 @@ export function saveMask(dir: string, mask: ParamMask, input: MaskSidecarInput, 
   if (problem) throw new Error(`cannot save mask: ${problem}`)
   const m = compactMask(mask, spec)
   const target = resolve(dir)
-  if (!existsSync(target)) mkdirSync(target, { recursive: true })
+  // ensureDir, not mkdir -p: a read-only or forbidden parent is named as such (Node's recursive mkdir says ENOENT)
+  ensureDir(target)
 
   const tensors = new Map<string, TensorInput>()
   const encodings: Record<string, MaskEncoding> = {}

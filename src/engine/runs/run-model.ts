@@ -11,6 +11,7 @@ import { readSafetensors, toFloat32, type TensorInput } from '../io/safetensors'
 import type { BertConfig, StateDict } from '../model/config'
 import { applyDelta, type SparseDelta } from '../train'
 import type { Run } from './store'
+import { countNonFinite, firstNonFinite, nonFiniteName } from '../util/non-finite'
 
 export interface RunModel {
   config: BertConfig
@@ -49,6 +50,8 @@ export function readDelta(file: string, base: StateDict): SparseDelta {
     if (t.dtype !== 'F32') throw new Error(`${file}: tensor "${key}" must be F32, found ${t.dtype}`)
     const idx = tensors.get(`${name}.delta_indices`)
     const values = toFloat32(t)
+    const bad = firstNonFinite(values)
+    if (bad >= 0) throw new Error(`${file}: tensor "${key}" holds ${countNonFinite(values)} non-finite value(s) (the first, ${nonFiniteName(values[bad])}, at index ${bad}): the run's trained weights are damaged; train it again`)
     if (!idx) delta.set(name, { shape: b.shape, indices: 'all', values })
     else delta.set(name, { shape: b.shape, indices: idx.data as Int32Array, values })
   }

@@ -16,11 +16,12 @@
  * hundreds of runs list in milliseconds.
  * Must not: run anything, or write outside its runs directory (run ids are checked).
  */
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
 import { confinePath, ConfinementError } from '../io/confine'
+import { ensureDir, fsWriteError, isFsError } from '../io/writable'
 import { inspectCheckpoints } from '../jobs/checkpoint'
 
 /** A status as status.json records it. */
@@ -235,9 +236,13 @@ export class RunStore {
     return confined(this.root, join(this.root, id), 'the runs folder')
   }
 
-  /** Create a new run folder with its config; status "running". */
+  /**
+   * Create a new run folder with its config; status "running". All or nothing: when a file cannot be
+   * written (a full disk, a read-only folder), the half-made folder is removed and a FsWriteError names
+   * the cause, so no run is left behind that says "running" with only a config.json.
+   */
   create(opts: { task: string; method: string; config: Record<string, unknown>; summary: Omit<RunSummary, 'id' | 'status' | 'startedAt'>; name?: string }): Run {
-    mkdirSync(this.root, { recursive: true })
+    ensureDir(this.root)
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
     // A random suffix keeps ids of runs started in the same second apart; mkdir (not recursive) fails on
     // an existing folder, so a collision takes a new suffix instead of sharing a folder.
@@ -250,15 +255,21 @@ export class RunStore {
         mkdirSync(dir)
         break
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 20) throw e
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 20) throw isFsError(e) ? fsWriteError(e, dir, 'create the run folder') : e
       }
     }
     const run = new Run(id, dir)
-    writeJsonAtomic(join(dir, 'config.json'), opts.config)
-    const now = new Date().toISOString()
-    run.summary = { ...opts.summary, id, name: opts.name, status: 'running', startedAt: now }
-    run.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now })
-    run.writeSummary()
+    try {
+      writeJsonAtomic(join(dir, 'config.json'), opts.config)
+      const now = new Date().toISOString()
+      run.summary = { ...opts.summary, id, name: opts.name, status: 'running', startedAt: now }
+      run.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now })
+      run.writeSummary()
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true })
+      if (isFsError(e)) throw fsWriteError(e, dir, 'start the run in')
+      throw e
+    }
     return run
   }
 

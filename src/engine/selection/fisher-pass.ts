@@ -10,8 +10,10 @@
 import type { BertBatch, BertForSequenceClassification } from '../model/bert'
 import type { Example } from '../data/types'
 import type { BertTokenizer } from '../tokenizer'
+import { hasSyncReads } from '../backend'
 import { FisherAccumulator, type FisherPower, type FisherVariant } from '../fisher/accumulator'
 import { computeFisherParallel, FisherCancelledError, type FisherPool } from '../fisher/parallel'
+import { firstNonFinite, NonFiniteError, nonFiniteName } from '../util/non-finite'
 
 /** One tokenised training sample. */
 export interface EncodedSample {
@@ -132,6 +134,27 @@ export interface FisherPassResult {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r))
 
+function sampleList(samples: readonly EncodedSample[], batch: readonly number[]): string {
+  const ids = batch.slice(0, 5).map((p) => JSON.stringify(samples[p].id))
+  return `${ids.join(', ')}${batch.length > 5 ? `, … (${batch.length} samples)` : ''}`
+}
+
+/**
+ * Stop a Fisher pass whose values turned NaN or ±Inf (issue 18): a mask chosen from them would be
+ * arbitrary. F only grows, so a non-finite entry stays: checking after each batch names the first batch
+ * that produced one. One pass over the accumulators, small next to the batch's backward pass.
+ */
+function checkFinite(F: Map<string, Float32Array>, scores: ArrayLike<number> | null, where: string): void {
+  if (scores) {
+    const b = firstNonFinite(scores)
+    if (b >= 0) throw new NonFiniteError(`Fisher scores became non-finite (${nonFiniteName(scores[b])}) ${where}: the model's gradients overflow on these samples; check the model's weights (a diverged or damaged checkpoint?)`)
+  }
+  for (const [name, f] of F) {
+    const i = firstNonFinite(f)
+    if (i >= 0) throw new NonFiniteError(`the Fisher information of "${name}" became non-finite (${nonFiniteName(f[i])} at flat index ${i}) ${where}: the model's gradients overflow on these samples; check the model's weights (a diverged or damaged checkpoint?)`)
+  }
+}
+
 /** One Fisher pass over samples[positions]. */
 export async function fisherPass(
   model: BertForSequenceClassification,
@@ -153,7 +176,7 @@ export async function fisherPass(
   let done = 0
   try {
     opts.onProgress?.({ phase, round: opts.round, done, total: positions.length })
-    for (const batch of batches) {
+    for (const [bi, batch] of batches.entries()) {
       if (opts.shouldCancel?.()) throw new SelectionCancelled()
       const labels = batch.map((p) => {
         const y = samples[p].label
@@ -167,12 +190,18 @@ export async function fisherPass(
         scoreRange: opts.scoreRange,
         scores: opts.scores
       })
+      // host backends: F is in memory, checked per batch (naming it); webgpu keeps F on the device and
+      // reads it once per pass, so there the scores are checked per batch and F after the pass
+      const at = `in batch ${bi + 1} of ${batches.length} of the ${phase} pass (samples ${sampleList(samples, batch)})`
+      checkFinite(hasSyncReads() ? await acc.result() : new Map(), opts.scores ? s : null, at)
       if (opts.scores) batch.forEach((p, b) => (scores[where.get(p)!] = s[b]))
       done += batch.length
       opts.onProgress?.({ phase, round: opts.round, done, total: positions.length })
       await yieldToEventLoop()
     }
-    return { F: await acc.result(), scores, gradientEvaluations: positions.length * perSample }
+    const F = await acc.result()
+    if (!hasSyncReads()) checkFinite(F, null, `in the ${phase} pass (${positions.length} samples; this backend sums on the device, so the batch is not known)`)
+    return { F, scores, gradientEvaluations: positions.length * perSample }
   } finally {
     acc.dispose()
   }
@@ -210,10 +239,14 @@ async function parallelPass(
     if (opts.pool && opts.pool.config !== model.config && JSON.stringify(opts.pool.config) !== JSON.stringify(model.config)) throw new Error('fisherPass: the Fisher worker pool was made for another model')
     const r = opts.pool ? await opts.pool.run(run) : await computeFisherParallel({ ...run, config: model.config, state: await model.readState(), workers: opts.workers })
     const scores = new Float64Array(opts.scores ? positions.length : 0)
-    if (opts.scores) {
-      let k = 0
-      for (const batch of batches) for (const p of batch) scores[where.get(p)!] = r.scores[k++]
+    let k = 0
+    for (const [bi, batch] of batches.entries()) {
+      const where1 = `in batch ${bi + 1} of ${batches.length} of the ${phase} pass (samples ${sampleList(samples, batch)})`
+      if (opts.scores) checkFinite(new Map(), r.scores.slice(k, k + batch.length), where1)
+      for (const p of batch) if (opts.scores) scores[where.get(p)!] = r.scores[k++]
     }
+    // the workers sum F over all batches: a non-finite entry is named by tensor, the pass as a whole
+    checkFinite(r.fisher, null, `in the ${phase} pass over ${positions.length} samples`)
     return { F: r.fisher, scores, gradientEvaluations: positions.length * perSample }
   } catch (e) {
     if (e instanceof FisherCancelledError) throw new SelectionCancelled()

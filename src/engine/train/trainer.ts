@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs'
 import { disposeCache, type BertForSequenceClassification } from '../model/bert'
 import { GLUE_TASK_INFO, parseGlueTask, taskMetrics, type GlueTask, type MetricName } from '../metrics'
 import { Rng } from '../util/rng'
+import { NonFiniteError } from '../util/non-finite'
 import { SparseAdamW, clipGradNorm } from './adamw'
 import { collate, encodeData, epochBatches, type EncodedSet, type TrainData } from './batches'
 import { TRAIN_CHECKPOINT_VERSION, fingerprintMismatch, fnv1a, type CheckpointPolicy, type TrainCheckpoint, type TrainFingerprint } from './checkpoint'
@@ -409,6 +410,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const labels = Array.from(rows, (r) => trainSet.labels[r]!)
         const dropoutSeed = dropoutRng.int(1 << 30)
         const { loss, gradNorm, lrUsed } = pool ? await trainStepParallel(pool, rows, dropoutSeed) : await trainStep(collate(trainSet, rows, padTo), labels, dropoutSeed)
+        // a diverged step stops the run here, before any checkpoint could keep its weights (issue 18)
+        if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+          throw new NonFiniteError(
+            `training diverged at step ${step + 1} of ${totalSteps} (epoch ${epoch}): the ${Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`} at learning rate ${lrUsed}; start again with a lower --lr (now ${lr})${maxGradNorm > 0 ? '' : ' or with --max-grad-norm 1'}`
+          )
+        }
         step++
         samplesDone += rows.length
         epochLoss += loss
