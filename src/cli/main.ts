@@ -1,6 +1,7 @@
 /**
  * `ird-studio`: the headless command line. Every command exits non-zero with one clear message on bad
- * input (2 for usage errors, 1 for everything else, 130 when cancelled with Ctrl-C), writes results to
+ * input (2 for usage errors, 1 for everything else, 130 when cancelled with Ctrl-C, 143 by SIGTERM, 129 by
+ * SIGHUP: job-support.ts), writes results to
  * stdout and progress to stderr (or JSON lines to stdout with --json).
  * Must not: hold engine logic (it calls src/engine), or leave a run that looks complete when it is not.
  */
@@ -29,7 +30,7 @@ import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requir
 import { Progress } from './progress'
 import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
 import { extraCommands } from './commands'
-import { installSigint, isCancelRequested, jobHooks, startBackend } from './job-support'
+import { cancelExitCode, installStopSignals, isCancelRequested, jobHooks, startBackend } from './job-support'
 
 
 /** Logits for rows with the command's --batch-size/--max-length, a progress bar and Ctrl-C; null if cancelled. */
@@ -153,7 +154,7 @@ const coreCommands: Record<string, Command> = {
       progress.end()
       if (res.status === 'cancelled') {
         process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}; \`ird-studio resume ${res.run.id}${flags.out !== 'runs' ? ` --runs ${String(flags.out)}` : ''}\` continues it from where it stopped\n`)
-        return 130
+        return cancelExitCode()
       }
       if (res.status === 'failed') throw new CliError(`run ${res.run.id} failed: ${res.reason}`)
       const s = res.run.summary
@@ -189,7 +190,7 @@ const coreCommands: Record<string, Command> = {
             })
           )
         } catch (e) {
-          if (e instanceof SelectionCancelled) return 130
+          if (e instanceof SelectionCancelled) return cancelExitCode()
           throw e
         }
         progress.end()
@@ -306,7 +307,7 @@ const coreCommands: Record<string, Command> = {
       }
       const results = []
       for (const m of models) {
-        if (isCancelRequested()) return 130
+        if (isCancelRequested()) return cancelExitCode()
         progress.update({ phase: `bench ${m.name}`, message: 'measuring…' })
         results.push(await benchModel(m, { seqLen: Number(flags.seq), minSeconds: Number(flags.seconds) }))
       }
@@ -345,7 +346,7 @@ const coreCommands: Record<string, Command> = {
         const dev = await loadTaskData(requireFile('dev', devFile), task, 'dev')
         if (!dev.hasLabels) throw new CliError(`${devFile} has no labels: use \`ird-studio predict\` for unlabelled data`)
         const logits = await predictRows(model, tokenizer, dev.examples, flags, progress, 'eval')
-        if (!logits) return 130
+        if (!logits) return cancelExitCode()
         const C = model.config.num_labels
         const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
         const result = taskMetrics(task, preds, dev.examples.map((e) => e.label!))
@@ -380,7 +381,7 @@ const coreCommands: Record<string, Command> = {
         const spec = getTask(task)
         const data = await loadTaskData(file, task, 'test')
         const logits = await predictRows(model, tokenizer, data.examples, flags, progress, 'predict')
-        if (!logits) return 130
+        if (!logits) return cancelExitCode()
         const C = model.config.num_labels
         const lines = data.examples.map((e, i) => {
           const l = Array.from(logits.subarray(i * C, (i + 1) * C))
@@ -425,7 +426,7 @@ export async function main(argv: string[]): Promise<number> {
     const { flags, positional } = parseArgs(rest, cmd.flags, name)
     if (positional.length && !cmd.positional) throw new UsageError(`unexpected argument "${positional[0]}" for "${name}" (options start with --)`)
     progress = new Progress(Boolean(flags.json))
-    installSigint(progress)
+    installStopSignals(progress)
     return await cmd.run(flags, progress, positional)
   } catch (e) {
     progress.end()

@@ -25,7 +25,7 @@ import { RunStore, RunStoreError } from '../../engine/runs/store'
 import { UsageError, type Flags } from '../args'
 import { BACKEND_FLAG, RUNS_FLAG, type CommandTable } from '../command'
 import { CliError } from '../common'
-import { isCancelRequested, startBackend } from '../job-support'
+import { cancelExitCode, isCancelRequested, startBackend } from '../job-support'
 import type { Progress } from '../progress'
 
 type Kind = ExportKind
@@ -141,7 +141,7 @@ async function runExport(kind: Kind, flags: Flags, progress: Progress): Promise<
         })
       )
       progress.end()
-      if (!r) return 130
+      if (!r) return cancelExitCode()
       say(`wrote ${Object.entries(r.files).map(([f, n]) => `${f} (${n} rows)`).join(', ')} to ${r.path}${r.missing.length ? `; a full GLUE submission also needs ${r.missing.join(', ')}` : ''}`)
       return 0
     }

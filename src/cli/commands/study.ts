@@ -18,7 +18,7 @@ import { buildReport, collectResults, writeReport, type ReportMeta } from '../..
 import { readState, runStudy, type CellRunner, type StudySummary } from '../../engine/study/run'
 import { BACKEND_FLAG, type CommandTable } from '../command'
 import { CliError } from '../common'
-import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
+import { cancelExitCode, installStopSignals, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
 import { dur, type Progress } from '../progress'
 import { hasConstantPredictions } from '../../shared/domain'
@@ -142,12 +142,12 @@ export const studyCommands: CommandTable = {
         await startBackend(flags, progress)
         const info = currentBackend()
         backendText = info ? describeBackend(info) : 'unknown'
-        installSigint(progress)
+        installStopSignals(progress)
         const s = await runWithProgress(cfg, store, modelDir, info?.name ?? 'wasm', flags, progress)
         progress.log(`study: ${s.completed}/${s.total} cells complete (${s.skipped} from earlier), ${s.ran} run now${s.failed.length ? `, ${s.failed.length} failed:\n  ${s.failed.join('\n  ')}` : ''}`)
         if (s.cancelled) {
           progress.log('study cancelled; run the same command again to continue where it stopped')
-          return 130
+          return cancelExitCode()
         }
       } else {
         const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
@@ -194,13 +194,13 @@ export const studyCommands: CommandTable = {
       }
       await startBackend(flags, progress)
       const info = currentBackend()
-      installSigint(progress)
+      installStopSignals(progress)
       progress.log(`demo: ${expandCells(cfg).length} runs on the bundled SST-2 subset (${cfg.caps.maxTrain} training examples, dev 872) with the embedded demo model — a small encoder made for demonstrations, not for real work`)
       const store = new RunStore(runsDir)
       const s = await runWithProgress(cfg, store, modelDir, info?.name ?? 'wasm', flags, progress)
       if (s.cancelled) {
         progress.log('demo cancelled; run it again to continue where it stopped')
-        return 130
+        return cancelExitCode()
       }
       const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
       const runs = store.list().filter((r) => ids.has(r.id))
