@@ -30,6 +30,7 @@ import { CliError, loadTaskData, openTarget, precheckTarget, requireFile, requir
 import { Progress } from './progress'
 import { BACKEND_FLAG, RUNS_FLAG, type Command } from './command'
 import { extraCommands } from './commands'
+import { maskFromFisher } from './commands/fisher'
 import { cancelExitCode, installStopSignals, isCancelRequested, jobHooks, startBackend } from './job-support'
 
 
@@ -165,9 +166,19 @@ const coreCommands: Record<string, Command> = {
   },
 
   mask: {
-    summary: 'select a mask only; writes OUT/mask.safetensors and OUT/mask.json',
-    flags: { ...SELECT_FLAGS, out: { type: 'string', help: 'output folder for the mask', metavar: 'DIR' } },
-    async run(flags, progress) {
+    summary: 'select a mask only; writes OUT/mask.safetensors and OUT/mask.json (or a FISH mask from Fisher shards: --from-fisher f1 … fN)',
+    positional: '[more Fisher shard files after --from-fisher]',
+    flags: {
+      ...SELECT_FLAGS,
+      // no default here: with --from-fisher only fish is possible, so an explicit --method ird must be seen
+      method: { ...SELECT_FLAGS.method, default: undefined, help: 'selection method (default ird; with --from-fisher only fish)' },
+      out: { type: 'string', help: 'output folder for the mask', metavar: 'DIR' },
+      'from-fisher': { type: 'string', help: 'combine Fisher shards from `ird-studio fisher --shard i/N` (list every shard file) into a FISH mask', metavar: 'FILE…' }
+    },
+    async run(flags, progress, positional) {
+      if (flags['from-fisher'] !== undefined) return maskFromFisher(flags, [String(flags['from-fisher']), ...positional], progress)
+      if (positional.length) throw new CliError(`unexpected argument "${positional[0]}" for "mask" (only --from-fisher takes several files)`, 2)
+      flags.method ??= 'ird'
       const task = requireTask(flags.task)
       const dataFile = requireFile('data', flags.data)
       requireModelDir(flags.model)
