@@ -5,6 +5,7 @@
  * Must not: hold study logic (src/engine/study) or print results to stderr (stdout carries the table).
  */
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { describeBackend, currentBackend } from '../../engine/backend'
@@ -22,6 +23,7 @@ import { cancelExitCode, installStopSignals, isCancelRequested, jobHooks, startB
 import type { Flags } from '../args'
 import { dur, type Progress } from '../progress'
 import { hasConstantPredictions } from '../../shared/domain'
+import { applyNodePaths, finalizeSubmission, runCell, SLURM_FLAGS, studyStatus, submitStudy } from './study-slurm'
 
 function resolveModel(model: string): string {
   if (model !== 'demo') return model
@@ -117,11 +119,13 @@ export const studyCommands: CommandTable = {
       only: { type: 'string', help: 'run only cells whose key contains this text (e.g. "sst2/ird")', metavar: 'TEXT' },
       'report-only': { type: 'bool', help: 'do not run cells; rebuild the report from what is done' },
       list: { type: 'bool', help: 'list the cells and whether each is done, then exit' },
+      ...SLURM_FLAGS,
       backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'stream events as JSON lines on stdout' }
     },
     async run(flags, progress) {
       if (!flags.config) throw new CliError('--config is required: a study config file (see studies/glue-demo.json)', 2)
+      if (!existsSync(String(flags.config))) throw new CliError(`--config ${String(flags.config)}: no such file`)
       let cfg: StudyConfig
       try {
         cfg = loadStudyConfig(String(flags.config))
@@ -129,6 +133,16 @@ export const studyCommands: CommandTable = {
         if (e instanceof StudyConfigError) throw new CliError(e.message, 2)
         throw e
       }
+      const modes = ['slurm', 'status', 'cell', 'list', 'report-only'].filter((k) => flags[k] !== undefined && flags[k] !== false)
+      if (modes.length > 1 && !(modes.length === 2 && modes.includes('report-only') && flags.finalize !== undefined)) throw new CliError(`give one of ${modes.map((m) => `--${m}`).join(', ')}, not several`, 2)
+      if (flags['dry-run'] && !flags.slurm) throw new CliError('--dry-run goes with --slurm', 2)
+      if (flags.finalize !== undefined && !flags['report-only']) throw new CliError('--finalize goes with --report-only', 2)
+      // on a node (--cell, the report job): the paths as the nodes see them
+      if (flags.cell !== undefined || flags['report-only']) cfg = applyNodePaths(cfg, flags)
+      if (flags.slurm) return submitStudy(cfg, resolve(String(flags.config)), resolveModel(cfg.model), flags, progress)
+      if (flags.status) return studyStatus(cfg, resolve(String(flags.config)), resolveModel(cfg.model), flags)
+      if (flags.cell !== undefined) return runCell(cfg, resolveModel(cfg.model), String(flags.cell), flags, progress)
+      if (flags.finalize !== undefined) finalizeSubmission(cfg, String(flags.finalize), progress)
       if (flags.list) {
         const state = readState(cfg)
         for (const c of expandCells(cfg)) process.stdout.write(`${c.key}\t${state.cells[c.key]?.status ?? 'not run'}\n`)
