@@ -6,7 +6,7 @@
  * --report-only: cells of a submission that ended without a result are recorded as failed).
  * Must not: hold Slurm logic (src/engine/study/slurm.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { resumeJob, runJob, JobInputError, type RunJobConfig } from '../../engine/jobs/run-job'
 import { parseBertConfig } from '../../engine/model/config'
@@ -14,7 +14,7 @@ import { getTask } from '../../engine/data'
 import { RunStore, RunStoreError } from '../../engine/runs/store'
 import { checkSbatchLine, checkSlurmName, expandCells, type StudyCell, type StudyConfig } from '../../engine/study/config'
 import { cellJobConfig, readState, settingsHash, writeCellOutcome, type CellOutcome } from '../../engine/study/run'
-import { activeCells, cellStatuses, estimateResources, incompleteCells, prepareSubmission, readSubmissions, slurmStates, submit, SlurmError, type SlurmOptions, type Submission } from '../../engine/study/slurm'
+import { activeCells, cellStatuses, estimateResources, findSlurmCommand, incompleteCells, prepareSubmission, readSubmissions, slurmStates, submit, SlurmError, type SlurmOptions, type Submission } from '../../engine/study/slurm'
 import type { FlagSpec, Flags } from '../args'
 import { CliError } from '../common'
 import { cancelExitCode, jobHooks, startBackend } from '../job-support'
@@ -167,6 +167,13 @@ export async function submitStudy(cfg: StudyConfig, configFile: string, modelDir
     if (e instanceof CliError) throw e
     throw new CliError(`cannot estimate the tasks' resources: ${(e as Error).message}; give --cpus, --mem and --time`)
   }
+  if (!flags['dry-run']) {
+    try {
+      findSlurmCommand('sbatch')
+    } catch (e) {
+      throw new CliError((e as Error).message)
+    }
+  }
   const sub = prepareSubmission({
     cfg,
     configFile,
@@ -187,7 +194,9 @@ export async function submitStudy(cfg: StudyConfig, configFile: string, modelDir
   try {
     done = submit(sub)
   } catch (e) {
-    if (e instanceof SlurmError) throw new CliError(e.message)
+    // nothing was submitted: no record of a submission is left either
+    rmSync(sub.dir, { recursive: true, force: true })
+    if (e instanceof SlurmError) throw new CliError(e.message.replace(/ \(the scripts are in [^)]*\)/, ''))
     throw e
   }
   process.stdout.write(`submitted study ${cfg.name}: array job ${done.arrayJobId} (${pending.length} cell${pending.length === 1 ? '' : 's'}, tasks 0-${pending.length - 1}${o.throttle ? `, at most ${o.throttle} at once` : ''}), report job ${done.reportJobId} after it; \`ird-studio study --config ${configFile} --status\` shows progress; record ${join(sub.dir, 'submission.json')}\n`)

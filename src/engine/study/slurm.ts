@@ -208,6 +208,7 @@ export function arrayScript(x: ScriptInput): string {
     `#SBATCH --mem=${r.memMb}M`,
     `#SBATCH --time=${slurmTime(r.timeMinutes)}`,
     `#SBATCH --output=${x.nodeDir}/logs/%A_%a.out`,
+    '#SBATCH --open-mode=append',
     ...commonHeader(o),
     ...(o.requeue ? ['#SBATCH --requeue', `#SBATCH --signal=B:USR1@${o.signalSeconds ?? 120}`] : ['#SBATCH --no-requeue']),
     ...(o.sbatch ?? []).map((l) => (l.startsWith('#SBATCH') ? l : `#SBATCH ${l}`)),
