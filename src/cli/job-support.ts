@@ -22,7 +22,8 @@ import type { Progress } from './progress'
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP'
 const SIGNAL_NUMBER: Record<StopSignal, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
 let cancelSignal: StopSignal | null = null
-let installed = false
+let installedInt = false
+let installedTermHup = false
 
 export function isCancelRequested(): boolean {
   return cancelSignal !== null
@@ -53,18 +54,26 @@ function safeLog(progress: Progress | undefined, message: string): void {
   }
 }
 
-/** Install the SIGINT, SIGTERM and SIGHUP handlers once per process (later calls do nothing). */
-export function installStopSignals(progress: Progress): void {
-  if (installed) return
-  installed = true
-  process.on('SIGINT', () => requestCancel('SIGINT', progress))
-  process.on('SIGTERM', () => requestCancel('SIGTERM', progress))
-  process.on('SIGHUP', () => {
-    // a closed terminal makes writes to it fail (EIO/EPIPE): never let that kill the process mid-checkpoint
-    process.stderr.on('error', () => {})
-    process.stdout.on('error', () => {})
-    requestCancel('SIGHUP', progress)
-  })
+/**
+ * Install the SIGINT handler and, for commands that stop at cancellation points (`termHup`), the SIGTERM
+ * and SIGHUP handlers, once per process. Other commands keep the default: SIGTERM and SIGHUP end them at
+ * once (a command that never asks isCancelRequested() would otherwise ignore them).
+ */
+export function installStopSignals(progress: Progress, termHup = true): void {
+  if (!installedInt) {
+    installedInt = true
+    process.on('SIGINT', () => requestCancel('SIGINT', progress))
+  }
+  if (termHup && !installedTermHup) {
+    installedTermHup = true
+    process.on('SIGTERM', () => requestCancel('SIGTERM', progress))
+    process.on('SIGHUP', () => {
+      // a closed terminal makes writes to it fail (EIO/EPIPE): never let that kill the process mid-checkpoint
+      process.stderr.on('error', () => {})
+      process.stdout.on('error', () => {})
+      requestCancel('SIGHUP', progress)
+    })
+  }
 }
 
 export async function startBackend(flags: Flags, progress: Progress): Promise<string> {

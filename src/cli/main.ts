@@ -412,6 +412,9 @@ const coreCommands: Record<string, Command> = {
 
 const commands: Record<string, Command> = { ...coreCommands, ...extraCommands }
 
+/** Commands that ask isCancelRequested() as they work: SIGTERM and SIGHUP stop them cleanly (job-support.ts). */
+const STOPS_AT_CANCEL_POINTS = new Set(['run', 'resume', 'mask', 'fisher', 'study', 'demo', 'eval', 'predict', 'bench', 'export'])
+
 function mainUsage(): string {
   const rows = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`)
   return `ird-studio — Fisher-mask fine-tuning of BERT encoders (FISH, IRD)\n\nusage: ird-studio <command> [options]   (ird-studio <command> --help)\n\n${rows.join('\n')}\n`
@@ -437,7 +440,7 @@ export async function main(argv: string[]): Promise<number> {
     const { flags, positional } = parseArgs(rest, cmd.flags, name)
     if (positional.length && !cmd.positional) throw new UsageError(`unexpected argument "${positional[0]}" for "${name}" (options start with --)`)
     progress = new Progress(Boolean(flags.json))
-    installStopSignals(progress)
+    installStopSignals(progress, STOPS_AT_CANCEL_POINTS.has(name))
     return await cmd.run(flags, progress, positional)
   } catch (e) {
     progress.end()

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { RunStore } from '../../../src/engine/runs/store'
+import { RunStore, type StatusFile } from '../../../src/engine/runs/store'
 import { REPO_ROOT } from '../../helpers/shared-data'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-writers-'))
@@ -69,9 +69,9 @@ describe('a run written by another machine sharing the runs folder', () => {
   it('is not judged by a pid of this host; resuming it is refused unless this is its requeued Slurm task', () => {
     const store = new RunStore(join(tmp, 'shared'))
     const run = store.create({ task: 'sst2', method: 'fish', config: {}, summary: { task: 'sst2', method: 'fish', model: 'm', seed: 0 } })
-    const st = JSON.parse(readFileSync(join(run.dir, 'status.json'), 'utf8')) as Record<string, unknown>
+    const st = JSON.parse(readFileSync(join(run.dir, 'status.json'), 'utf8')) as StatusFile
     // a pid that is surely not alive here, on another host, written by Slurm array task 77_3
-    run.writeStatus({ ...(st as never), pid: 2 ** 22 + 12345, host: 'node-17', slurmJob: '77_3' })
+    run.writeStatus({ ...st, pid: 2 ** 22 + 12345, host: 'node-17', slurmJob: '77_3' })
     expect(store.list()[0].status, 'no "interrupted" verdict from a pid of another machine').toBe('running')
     expect(() => store.reopen(run.id)).toThrow(`run ${run.id} is marked running on host node-17 (pid ${2 ** 22 + 12345}, Slurm job 77_3): this machine cannot tell whether it still runs`)
     const env = { ...process.env }
@@ -82,7 +82,7 @@ describe('a run written by another machine sharing the runs folder', () => {
       for (const k of ['SLURM_ARRAY_JOB_ID', 'SLURM_ARRAY_TASK_ID', 'SLURM_JOB_ID']) if (env[k] === undefined) delete process.env[k]
     }
     // the same host: a dead pid is interrupted, as before
-    run.writeStatus({ ...(st as never), pid: 2 ** 22 + 12345 })
+    run.writeStatus({ ...st, pid: 2 ** 22 + 12345 })
     expect(store.list()[0].status).toBe('failed')
   })
 })
