@@ -36,7 +36,8 @@ describe.runIf(!usable && process.env.CI === 'true')('Slurm on CI', () => {
   })
 })
 
-describe.runIf(usable)('study --slurm on a one-node cluster', () => {
+// generous per-test limits: on a shared 2-core machine under load each CLI start takes seconds
+describe.runIf(usable)('study --slurm on a one-node cluster', { timeout: 240_000 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ird-slurm-test-'))
   const f = makeFixture(tmp)
   let env: NodeJS.ProcessEnv = {}
@@ -117,6 +118,23 @@ describe.runIf(usable)('study --slurm on a one-node cluster', () => {
     const again = await cli(['study', '--config', cfg, '--slurm', '--backend', 'wasm'])
     expect(again.code, again.err).toBe(0)
     expect(again.out).toContain('nothing to submit: every cell is complete')
+  })
+
+  it('a task killed mid-training: the report job reports the cell as failed (not missing), and so does --status', async () => {
+    const cfg = config('killed')
+    const key = 'sst2/random/k0.01/n-/s1'
+    // the cell's process dies (SIGKILL, as the OOM killer) at its 2nd training batch, before it records anything
+    const sub = await cli(['study', '--config', cfg, '--slurm', '--only', key, '--backend', 'wasm'], { IRD_FAULT: 'batch@2' })
+    expect(sub.code, sub.err).toBe(0)
+    const job = `${/array job (\d+)/.exec(sub.out)![1]}_0`
+    await until('the array and the report job', queueEmpty, 60_000)
+    const report = readFileSync(join(tmp, 'out-killed', 'results.md'), 'utf8')
+    expect(report).toMatch(new RegExp(`- ${key.replace(/[/.]/g, '\\$&')} \\(failed: interrupted: the process \\(pid \\d+\\) ended without finishing the run`))
+    const outcome = JSON.parse(readFileSync(join(tmp, 'out-killed', 'cells', `${key.replace(/[^A-Za-z0-9._-]/g, '~')}.json`), 'utf8')) as { status: string; reason: string }
+    expect(outcome.status).toBe('failed')
+    expect(outcome.reason).toContain(`Slurm task ${job} ended without recording a result (Slurm: FAILED`)
+    const st = await cli(['study', '--config', cfg, '--status', '--only', key])
+    expect(st.out).toMatch(new RegExp(`^${key.replace(/[/.]/g, '\\$&')}\\s+failed\\s+${job}\\s`, 'm'))
   })
 
   it('scontrol requeue mid-training: the task checkpoints, restarts, resumes, and matches the uninterrupted cell', async () => {
