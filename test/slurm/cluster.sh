@@ -7,7 +7,8 @@
 #   test/slurm/cluster.sh start [DIR]   start the daemons (DIR default: a new mktemp folder); prints
 #                                       SLURM_CONF=DIR/slurm.conf and IRD_SLURM_DIR=DIR on stdout,
 #                                       ready for `export` (eval "$(test/slurm/cluster.sh start)")
-#   test/slurm/cluster.sh stop DIR      stop them (SIGTERM, then SIGKILL after 10 s) and remove DIR
+#   test/slurm/cluster.sh stop DIR      cancel its jobs, stop the daemons by their pid files (SIGTERM, then
+#                                       SIGKILL after 10 s), kill what outlived them and remove DIR
 #                                       (IRD_SLURM_KEEP=1 keeps it, e.g. to read the logs)
 #
 # Needs root (SlurmUser=root, as the one-node recipe) and the packages: apt-get install slurmctld slurmd
@@ -118,8 +119,25 @@ stop() {
   local dir=${1:-${IRD_SLURM_DIR:-}}
   [ -n "$dir" ] || die "stop needs the cluster's folder: cluster.sh stop DIR"
   [ -f "$dir/slurm.conf" ] || die "$dir is no cluster folder (no slurm.conf)"
+  # cancel this cluster's jobs first, so that Slurm stops their processes (SIGTERM, then SIGKILL after KillWait)
+  if [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
+    SLURM_CONF="$dir/slurm.conf" scancel --user="$(id -un)" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      [ -z "$(SLURM_CONF="$dir/slurm.conf" squeue -h 2>/dev/null)" ] && break
+      sleep 0.2
+    done
+  fi
   stop_pidfile "$dir/slurmd.pid"
   stop_pidfile "$dir/slurmctld.pid"
+  # what outlives slurmd: a job step's slurmstepd and, if it was killed, the job's own processes. Both carry
+  # SLURM_CONF=<this folder>/slurm.conf in their environment (a job also SLURM_JOB_ID): stop those, by pid
+  local p env
+  for p in $(ls /proc | grep -E '^[0-9]+$'); do
+    [ "$p" = $$ ] && continue
+    env=$( { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null ) || continue
+    printf '%s\n' "$env" | grep -qx "SLURM_CONF=$dir/slurm.conf" || continue
+    if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = slurmstepd ] || printf '%s\n' "$env" | grep -q '^SLURM_JOB_ID='; then kill -KILL "$p" 2>/dev/null || true; fi
+  done
   stop_pidfile "$dir/munge/munged.pid"
   if [ "${IRD_SLURM_KEEP:-0}" != 1 ]; then rm -rf "$dir"; fi
 }
