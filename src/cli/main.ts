@@ -1,6 +1,7 @@
 /**
  * `ird-studio`: the headless command line. Every command exits non-zero with one clear message on bad
- * input (2 for usage errors, 1 for everything else, 130 when cancelled with Ctrl-C), writes results to
+ * input (2 for usage errors, 1 for everything else, 130 when cancelled with Ctrl-C, 143 by SIGTERM, 129 by
+ * SIGHUP: job-support.ts), writes results to
  * stdout and progress to stderr (or JSON lines to stdout with --json).
  * Must not: hold engine logic (it calls src/engine), or leave a run that looks complete when it is not.
  */
@@ -31,7 +32,8 @@ import { describeFsError, ensureDir, isFsError } from '../engine/io/writable'
 import { Progress } from './progress'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type Command } from './command'
 import { extraCommands } from './commands'
-import { installSigint, isCancelRequested, jobHooks, startBackend } from './job-support'
+import { maskFromFisher } from './commands/fisher'
+import { cancelExitCode, installStopSignals, isCancelRequested, jobHooks, startBackend } from './job-support'
 
 
 /**
@@ -185,7 +187,7 @@ const coreCommands: Record<string, Command> = {
       progress.end()
       if (res.status === 'cancelled') {
         process.stderr.write(`run ${res.run.id} cancelled; it is kept as "cancelled" in ${res.run.dir}; \`ird-studio resume ${res.run.id}${flags.runs !== undefined || flags.out !== undefined ? ` --runs ${runsDir}` : ''}\` continues it from where it stopped\n`)
-        return 130
+        return cancelExitCode()
       }
       if (res.status === 'failed') throw new CliError(`run ${res.run.id} failed: ${res.reason}`)
       const s = res.run.summary
@@ -196,9 +198,19 @@ const coreCommands: Record<string, Command> = {
   },
 
   mask: {
-    summary: 'select a mask only; writes OUT/mask.safetensors and OUT/mask.json',
-    flags: { ...SELECT_FLAGS, out: { type: 'string', help: 'output folder for the mask', metavar: 'DIR' } },
-    async run(flags, progress) {
+    summary: 'select a mask only; writes OUT/mask.safetensors and OUT/mask.json (or a FISH mask from Fisher shards: --from-fisher f1 … fN)',
+    positional: '[more Fisher shard files after --from-fisher]',
+    flags: {
+      ...SELECT_FLAGS,
+      // no default here: with --from-fisher only fish is possible, so an explicit --method ird must be seen
+      method: { ...SELECT_FLAGS.method, default: undefined, help: 'selection method (default ird; with --from-fisher only fish)' },
+      out: { type: 'string', help: 'output folder for the mask', metavar: 'DIR' },
+      'from-fisher': { type: 'string', help: 'combine Fisher shards from `ird-studio fisher --shard i/N` (list every shard file) into a FISH mask', metavar: 'FILE…' }
+    },
+    async run(flags, progress, positional) {
+      if (flags['from-fisher'] !== undefined) return maskFromFisher(flags, [String(flags['from-fisher']), ...positional], progress)
+      if (positional.length) throw new CliError(`unexpected argument "${positional[0]}" for "mask" (only --from-fisher takes several files)`, 2)
+      flags.method ??= 'ird'
       const task = requireTask(flags.task)
       const dataFile = requireFile('data', flags.data)
       requireModelDir(flags.model)
@@ -222,7 +234,7 @@ const coreCommands: Record<string, Command> = {
             })
           )
         } catch (e) {
-          if (e instanceof SelectionCancelled) return 130
+          if (e instanceof SelectionCancelled) return cancelExitCode()
           throw e
         }
         progress.end()
@@ -348,7 +360,7 @@ const coreCommands: Record<string, Command> = {
       }
       const results = []
       for (const m of models) {
-        if (isCancelRequested()) return 130
+        if (isCancelRequested()) return cancelExitCode()
         progress.update({ phase: `bench ${m.name}`, message: 'measuring…' })
         results.push(await benchModel(m, { seqLen: Number(flags.seq), minSeconds: Number(flags.seconds) }))
       }
@@ -387,7 +399,7 @@ const coreCommands: Record<string, Command> = {
         const dev = await loadTaskData(requireFile('dev', devFile), task, 'dev', undefined, parseColumns(flags.columns))
         if (!dev.hasLabels) throw new CliError(`${devFile} has no label column (columns: ${describeColumns(dev)}): eval needs labels to score. Use \`ird-studio predict\` for unlabelled data, or name the label column with --columns`)
         const logits = await predictRows(model, tokenizer, dev.examples, flags, progress, 'eval')
-        if (!logits) return 130
+        if (!logits) return cancelExitCode()
         const C = model.config.num_labels
         checkLogits(logits, C, dev.examples, target.label, devFile)
         const preds = C === 1 ? Array.from(logits) : argmax({ data: logits, shape: [dev.examples.length, C] })
@@ -431,7 +443,7 @@ const coreCommands: Record<string, Command> = {
         const spec = getTask(task)
         const data = await loadTaskData(file, task, 'test', undefined, parseColumns(flags.columns))
         const logits = await predictRows(model, tokenizer, data.examples, flags, progress, 'predict')
-        if (!logits) return 130
+        if (!logits) return cancelExitCode()
         const C = model.config.num_labels
         checkLogits(logits, C, data.examples, target.label, file)
         const lines = data.examples.map((e, i) => {
@@ -452,6 +464,9 @@ const coreCommands: Record<string, Command> = {
 }
 
 const commands: Record<string, Command> = { ...coreCommands, ...extraCommands }
+
+/** Commands that ask isCancelRequested() as they work: SIGTERM and SIGHUP stop them cleanly (job-support.ts). */
+const STOPS_AT_CANCEL_POINTS = new Set(['run', 'resume', 'mask', 'fisher', 'study', 'demo', 'eval', 'predict', 'bench', 'export'])
 
 function mainUsage(): string {
   const rows = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`)
@@ -478,7 +493,7 @@ export async function main(argv: string[]): Promise<number> {
     const { flags, positional } = parseArgs(rest, cmd.flags, name)
     if (positional.length && !cmd.positional) throw new UsageError(`unexpected argument "${positional[0]}" for "${name}" (options start with --)`)
     progress = new Progress(Boolean(flags.json))
-    installSigint(progress)
+    installStopSignals(progress, STOPS_AT_CANCEL_POINTS.has(name))
     return await cmd.run(flags, progress, positional)
   } catch (e) {
     progress.end()

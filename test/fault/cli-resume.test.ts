@@ -4,7 +4,7 @@
  * uninterrupted; resuming a completed run is refused.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -24,7 +24,7 @@ const args = [
   '--fisher-batch-size', '8', '--workers', '0', '--checkpoint-every', '2', '--backend', 'wasm', '--json'
 ]
 
-function cli(argv: string[], env: Record<string, string> = {}, stopAtStep?: number): Promise<{ code: number | null; out: string; err: string }> {
+function cli(argv: string[], env: Record<string, string> = {}, stopAtStep?: number, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, ...argv], { cwd: tmp, env: { ...process.env, ...env } })
     let out = ''
@@ -36,7 +36,7 @@ function cli(argv: string[], env: Record<string, string> = {}, stopAtStep?: numb
       const steps = [...out.matchAll(/"phase":"train","done":(\d+)/g)].map((m) => Number(m[1]))
       if (steps.length && Math.max(...steps) >= stopAtStep) {
         sent = true
-        p.kill('SIGINT')
+        p.kill(signal)
       }
     })
     p.stderr.on('data', (d: Buffer) => (err += d.toString()))
@@ -44,12 +44,16 @@ function cli(argv: string[], env: Record<string, string> = {}, stopAtStep?: numb
   })
 }
 
+// the uninterrupted run every test compares with (started once, beside the first interrupted run)
+let refRun: ReturnType<typeof cli> | null = null
+const ref = () => (refRun ??= cli([...args, '--out', 'ref']))
+
 describe('ird-studio resume', () => {
   it('continues a run stopped with Ctrl-C to the uninterrupted result, bit for bit', async () => {
     const stopAt = 1 + new Rng(Date.now() % 1e6).int(12)
     // 30 ms per batch: the interrupted run is still training when Ctrl-C arrives
-    const [ref, stopped] = await Promise.all([cli([...args, '--out', 'ref']), cli([...args, '--out', 'runs'], { IRD_FAULT: 'batch@*:sleep30' }, stopAt)])
-    expect(ref.code, ref.err).toBe(0)
+    const [refDone, stopped] = await Promise.all([ref(), cli([...args, '--out', 'runs'], { IRD_FAULT: 'batch@*:sleep30' }, stopAt)])
+    expect(refDone.code, refDone.err).toBe(0)
     expect(stopped.code, `Ctrl-C at step ${stopAt}: ${stopped.err.slice(-500)}`).toBe(130)
     const store = new RunStore(join(tmp, 'runs'))
     const [run] = store.list()
@@ -71,5 +75,35 @@ describe('ird-studio resume', () => {
     const again = spawnSync(process.execPath, [BIN, 'resume', '--run', run.id, '--runs', 'runs'], { cwd: tmp, encoding: 'utf8' })
     expect(again.status).toBe(1)
     expect(again.stderr).toContain(`run ${run.id} is already completed: nothing to resume`)
+  })
+
+  // SIGTERM (scancel, Slurm preemption, systemd, docker stop) and SIGHUP (terminal closed) stop like Ctrl-C:
+  // a checkpoint, status "cancelled" with the signal named, no checkpoint.tmp-* folder, exit 128 + signal
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129]
+  ] as const)('%s mid-training keeps a cancelled, resumable run that reaches the uninterrupted result', async (signal, code) => {
+    const stopAt = 1 + new Rng((Date.now() + code) % 1e6).int(12)
+    const out = `runs-${signal}`
+    const [refDone, stopped] = await Promise.all([ref(), cli([...args, '--out', out], { IRD_FAULT: 'batch@*:sleep30' }, stopAt, signal)])
+    expect(refDone.code, refDone.err).toBe(0)
+    expect(stopped.code, `${signal} at step ${stopAt}: ${stopped.err.slice(-500)}`).toBe(code)
+    expect(stopped.out + stopped.err).toContain(`${signal}: cancelling at the next batch boundary`)
+    const store = new RunStore(join(tmp, out))
+    const [run] = store.list()
+    expect(run.status).toBe('cancelled')
+    expect(run.reason).toContain(`cancelled by ${signal} at step`)
+    const runDir = join(tmp, out, run.id)
+    expect(readdirSync(runDir).filter((n) => n.includes('.tmp-')), 'no temporary folders or files are left').toEqual([])
+    const ck = checkpointInfo(runDir)
+    expect(ck, `${signal} saves a checkpoint`).not.toBeNull()
+    expect(ck!.step).toBeGreaterThanOrEqual(stopAt)
+
+    const r = spawnSync(process.execPath, [BIN, 'resume', run.id, '--runs', out], { cwd: tmp, encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toContain(`run ${run.id} completed (resumed from step ${ck!.step}, saved mask reused)`)
+    const refDir = join(tmp, 'ref', new RunStore(join(tmp, 'ref')).list()[0].id)
+    expectSameOutcome(refDir, runDir, `${signal} at step ${stopAt}`)
+    expectIntact(runDir)
   })
 })

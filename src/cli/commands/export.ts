@@ -28,7 +28,7 @@ import { UsageError, type Flags } from '../args'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
 import { CliError, requireWritable } from '../common'
 import { describeFsError, isFsError } from '../../engine/io/writable'
-import { isCancelRequested, startBackend } from '../job-support'
+import { cancelExitCode, isCancelRequested, startBackend } from '../job-support'
 import type { Progress } from '../progress'
 
 type Kind = ExportKind
@@ -206,7 +206,7 @@ async function runExportKind(kind: Kind, flags: Flags, progress: Progress): Prom
         })
       )
       progress.end()
-      if (!r) return 130
+      if (!r) return cancelExitCode()
       say(`wrote ${Object.entries(r.files).map(([f, n]) => `${f} (${n} rows)`).join(', ')} to ${r.path}${r.missing.length ? `; a full GLUE submission also needs ${r.missing.join(', ')}` : ''}`)
       return 0
     }

@@ -7,5 +7,6 @@ import { studyCommands } from './study'
 import { exportCommands } from './export'
 import { resumeCommands } from './resume'
 import { serveCommands } from './serve'
+import { fisherCommands } from './fisher'
 
-export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands, ...resumeCommands, ...serveCommands }
+export const extraCommands: CommandTable = { ...studyCommands, ...exportCommands, ...resumeCommands, ...serveCommands, ...fisherCommands }

@@ -10,7 +10,7 @@ import { RunStore } from '../../engine/runs/store'
 import { getTask, type TaskName } from '../../engine/data'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
 import { CliError, requireWritable } from '../common'
-import { jobHooks, startBackend } from '../job-support'
+import { cancelExitCode, jobHooks, startBackend } from '../job-support'
 
 export const resumeCommands: CommandTable = {
   resume: {
@@ -52,7 +52,7 @@ export const resumeCommands: CommandTable = {
       progress.end()
       if (res.status === 'cancelled') {
         process.stderr.write(`run ${res.run.id} cancelled again; \`ird-studio resume ${res.run.id}\` continues it\n`)
-        return 130
+        return cancelExitCode()
       }
       if (res.status === 'failed') throw new CliError(`run ${res.run.id} failed: ${res.reason}`)
       const s = res.run.summary

@@ -18,10 +18,11 @@ import { buildReport, collectResults, writeReport, type ReportMeta } from '../..
 import { readState, runStudy, type CellRunner, type StudySummary } from '../../engine/study/run'
 import { BACKEND_FLAG, RUNS_FLAG, runsDirOf, type CommandTable } from '../command'
 import { CliError, requireWritable } from '../common'
-import { installSigint, isCancelRequested, jobHooks, startBackend } from '../job-support'
+import { cancelExitCode, installStopSignals, isCancelRequested, jobHooks, startBackend } from '../job-support'
 import type { Flags } from '../args'
 import { dur, type Progress } from '../progress'
 import { hasConstantPredictions } from '../../shared/domain'
+import { applyNodePaths, finalizeSubmission, runCell, SLURM_FLAGS, studyStatus, submitStudy } from './study-slurm'
 
 function resolveModel(model: string): string {
   if (model !== 'demo') return model
@@ -114,6 +115,7 @@ function writeStudyReport(cfg: StudyConfig, store: RunStore, modelDir: string, r
  * used, so their finished cells are not run again.
  */
 function studyRunsDir(cfg: StudyConfig, flags: Flags): string {
+  // (a Slurm study's runs are always in <outDir>/runs: the shared folder its nodes write)
   const legacy = join(cfg.outDir, 'runs')
   if (flags.runs === undefined && !process.env.IRD_RUNS_DIR && existsSync(legacy) && readdirSync(legacy).length) return legacy
   return runsDirOf(flags)
@@ -129,11 +131,13 @@ export const studyCommands: CommandTable = {
       'report-only': { type: 'bool', help: 'do not run cells; rebuild the report from what is done' },
       list: { type: 'bool', help: 'list the cells and whether each is done, then exit' },
       runs: { ...RUNS_FLAG, help: `${RUNS_FLAG.help}; a study that already keeps its runs in <outDir>/runs goes on using that folder unless --runs or $IRD_RUNS_DIR is given` },
+      ...SLURM_FLAGS,
       backend: BACKEND_FLAG,
       json: { type: 'bool', help: 'stream events as JSON lines on stdout' }
     },
     async run(flags, progress) {
       if (!flags.config) throw new CliError('--config is required: a study config file (see studies/glue-demo.json)', 2)
+      if (!existsSync(String(flags.config))) throw new CliError(`--config ${String(flags.config)}: no such file`)
       let cfg: StudyConfig
       try {
         cfg = loadStudyConfig(String(flags.config))
@@ -141,6 +145,19 @@ export const studyCommands: CommandTable = {
         if (e instanceof StudyConfigError) throw new CliError(e.message, 2)
         throw e
       }
+      const modes = ['slurm', 'status', 'cell', 'list', 'report-only'].filter((k) => flags[k] !== undefined && flags[k] !== false)
+      if (modes.length > 1 && !(modes.length === 2 && modes.includes('report-only') && flags.finalize !== undefined)) throw new CliError(`give one of ${modes.map((m) => `--${m}`).join(', ')}, not several`, 2)
+      if (flags['dry-run'] && !flags.slurm) throw new CliError('--dry-run goes with --slurm', 2)
+      if (flags.finalize !== undefined && !flags['report-only']) throw new CliError('--finalize goes with --report-only', 2)
+      // on a node (--cell, the report job): the paths as the nodes see them
+      if (flags.cell !== undefined || flags['report-only']) cfg = applyNodePaths(cfg, flags)
+      if ((flags.slurm || flags.status || flags.cell !== undefined || flags.finalize !== undefined) && flags.runs !== undefined) {
+        throw new CliError('--runs does not go with --slurm, --status or --cell: a Slurm study keeps its runs in <outDir>/runs, which its nodes see under --node-out-dir; point `serve --runs` or $IRD_RUNS_DIR there to see them in the app', 2)
+      }
+      if (flags.slurm) return submitStudy(cfg, resolve(String(flags.config)), resolveModel(cfg.model), flags, progress)
+      if (flags.status) return studyStatus(cfg, resolve(String(flags.config)), resolveModel(cfg.model), flags)
+      if (flags.cell !== undefined) return runCell(cfg, resolveModel(cfg.model), String(flags.cell), flags, progress)
+      if (flags.finalize !== undefined) finalizeSubmission(cfg, String(flags.finalize), progress)
       if (flags.list) {
         const state = readState(cfg)
         for (const c of expandCells(cfg)) process.stdout.write(`${c.key}\t${state.cells[c.key]?.status ?? 'not run'}\n`)
@@ -157,12 +174,12 @@ export const studyCommands: CommandTable = {
         await startBackend(flags, progress)
         const info = currentBackend()
         backendText = info ? describeBackend(info) : 'unknown'
-        installSigint(progress)
+        installStopSignals(progress)
         const s = await runWithProgress(cfg, store, modelDir, info?.name ?? 'wasm', flags, progress)
         progress.log(`study: ${s.completed}/${s.total} cells complete (${s.skipped} from earlier), ${s.ran} run now${s.failed.length ? `, ${s.failed.length} failed:\n  ${s.failed.join('\n  ')}` : ''}`)
         if (s.cancelled) {
           progress.log('study cancelled; run the same command again to continue where it stopped')
-          return 130
+          return cancelExitCode()
         }
       } else {
         const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
@@ -210,13 +227,13 @@ export const studyCommands: CommandTable = {
       requireWritable(null, cfg.outDir, 'folder')
       await startBackend(flags, progress)
       const info = currentBackend()
-      installSigint(progress)
+      installStopSignals(progress)
       progress.log(`demo: ${expandCells(cfg).length} runs on the bundled SST-2 subset (${cfg.caps.maxTrain} training examples, dev 872) with the embedded demo model — a small encoder made for demonstrations, not for real work`)
       const store = new RunStore(runsDir)
       const s = await runWithProgress(cfg, store, modelDir, info?.name ?? 'wasm', flags, progress)
       if (s.cancelled) {
         progress.log('demo cancelled; run it again to continue where it stopped')
-        return 130
+        return cancelExitCode()
       }
       const ids = new Set(Object.values(readState(cfg).cells).map((c) => c.runId))
       const runs = store.list().filter((r) => ids.has(r.id))

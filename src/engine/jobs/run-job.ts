@@ -83,6 +83,8 @@ export interface JobHooks {
   loadData(file: string, task: TaskName, split: 'train' | 'dev', labelNames?: string[], columns?: ColumnMapping): Promise<Dataset>
   onEvent?(e: JobEvent): void
   shouldCancel?(): boolean
+  /** Why the job was cancelled, for the run's reason (e.g. "by SIGTERM"); default "by the user". */
+  cancelReason?(): string | undefined
 }
 
 export class JobInputError extends Error {
@@ -411,7 +413,7 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
       }
     })
     if (result.status === 'cancelled') {
-      run.finish('cancelled', {}, `cancelled by the user at step ${result.steps} of ${result.totalSteps}; \`ird-studio resume ${run.id}\` continues from there`)
+      run.finish('cancelled', {}, `cancelled ${hooks.cancelReason?.() ?? 'by the user'} at step ${result.steps} of ${result.totalSteps}; \`ird-studio resume ${run.id}\` continues from there`)
       return { run, status: 'cancelled', resumedFromStep, maskReused }
     }
     faultPoint('predictions')
@@ -469,7 +471,7 @@ async function execute(cfg: RunJobConfig, prep: Prepared, run: Run, hooks: JobHo
     return { run, status: 'completed', resumedFromStep, maskReused }
   } catch (e) {
     if (e instanceof SelectionCancelled) {
-      run.finish('cancelled', {}, 'cancelled by the user during mask selection')
+      run.finish('cancelled', {}, `cancelled ${hooks.cancelReason?.() ?? 'by the user'} during mask selection`)
       return { run, status: 'cancelled', resumedFromStep, maskReused }
     }
     const reason = failureReason(e, { batchSize: cfg.batchSize, maxLength: cfg.maxLength, method: cfg.method, keepRatio: cfg.keepRatio, fisherBatchSize: cfg.fisher.batchSize, workers: cfg.workers })

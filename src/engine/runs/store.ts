@@ -18,6 +18,7 @@
  */
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic'
 import { confinePath, ConfinementError } from '../io/confine'
@@ -39,6 +40,31 @@ export interface StatusFile {
   /** How often the run was resumed, and when last. */
   resumes?: number
   resumedAt?: string
+  /** The host whose process `pid` is (a runs folder shared between machines: a pid means nothing elsewhere). */
+  host?: string
+  /** The Slurm job (array job_task) that wrote this status, when it ran under Slurm. */
+  slurmJob?: string
+}
+
+/** The Slurm job of this process ("<array job>_<task>" for an array task), or undefined outside Slurm. */
+export function currentSlurmJob(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.SLURM_ARRAY_JOB_ID && env.SLURM_ARRAY_TASK_ID) return `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}`
+  return env.SLURM_JOB_ID || undefined
+}
+
+/** Who writes a status now: this host and, under Slurm, the job. */
+function owner(): Pick<StatusFile, 'host' | 'slurmJob'> {
+  const slurmJob = currentSlurmJob()
+  return { host: hostname(), ...(slurmJob ? { slurmJob } : {}) }
+}
+
+/**
+ * A "running" status whose process is gone. Only a process on this host can be checked: a run written by
+ * another machine sharing the runs folder counts as running (its own host, or Slurm, knows better).
+ */
+function processGone(st: StatusFile): boolean {
+  if (st.host && st.host !== hostname()) return false
+  return !pidAlive(st.pid)
 }
 
 /** What the run index shows for each run. */
@@ -180,7 +206,7 @@ function listEntry(store: RunStore, name: string): RunSummary | null {
     if (!STATUSES.includes(sv.status)) return damaged(`status.json says ${JSON.stringify(sv.status)?.slice(0, 40)}, not one of ${STATUSES.join(', ')}`, s)
     out.status = sv.status
     out.reason = sv.reason
-    if (sv.status === 'running' && !pidAlive(sv.pid)) {
+    if (sv.status === 'running' && processGone(sv)) {
       out.status = 'failed'
       out.reason = interruptedReason(dir, sv.pid)
     } else if (sv.status === 'cancelled' || sv.status === 'failed') {
@@ -263,7 +289,7 @@ export class RunStore {
       writeJsonAtomic(join(dir, 'config.json'), opts.config)
       const now = new Date().toISOString()
       run.summary = { ...opts.summary, id, name: opts.name, status: 'running', startedAt: now }
-      run.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now })
+      run.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now, ...owner() })
       run.writeSummary()
     } catch (e) {
       rmSync(dir, { recursive: true, force: true })
@@ -309,7 +335,7 @@ export class RunStore {
     if (status) {
       run.summary.status = status.status
       run.summary.reason = status.reason
-      if (status.status === 'running' && !pidAlive(status.pid)) {
+      if (status.status === 'running' && processGone(status)) {
         run.summary.status = 'failed'
         run.summary.reason = interruptedReason(run.dir, status.pid)
       }
@@ -355,14 +381,20 @@ export class RunStore {
     const run = this.open(idOrPrefix)
     const prev = readJson<StatusFile>(join(run.dir, 'status.json'))
     if (prev?.status === 'completed') throw new RunStoreError(`run ${run.id} is already completed: nothing to resume`)
-    if (prev?.status === 'running' && prev.pid !== process.pid && pidAlive(prev.pid)) {
-      throw new RunStoreError(`run ${run.id} is still running (pid ${prev.pid}); stop it before resuming`)
+    if (prev?.status === 'running' && !(prev.pid === process.pid && (!prev.host || prev.host === hostname()))) {
+      const me = currentSlurmJob()
+      // a requeued Slurm task is the same job (same array job and task id): its earlier process is gone
+      const requeued = me !== undefined && prev.slurmJob === me
+      if (!requeued && prev.host && prev.host !== hostname()) {
+        throw new RunStoreError(`run ${run.id} is marked running on host ${prev.host} (pid ${prev.pid}${prev.slurmJob ? `, Slurm job ${prev.slurmJob}` : ''}): this machine cannot tell whether it still runs; stop it there${prev.slurmJob ? ' (scancel)' : ''}, or resume it on ${prev.host}`)
+      }
+      if (!requeued && pidAlive(prev.pid)) throw new RunStoreError(`run ${run.id} is still running (pid ${prev.pid}); stop it before resuming`)
     }
     const now = new Date().toISOString()
     const resumes = (prev?.resumes ?? 0) + 1
     Object.assign(run.summary, { status: 'running', reason: undefined, endedAt: undefined, elapsedMs: undefined })
     run.writeSummary()
-    run.writeStatus({ status: 'running', pid: process.pid, startedAt: prev?.startedAt ?? run.summary.startedAt, updatedAt: now, resumes, resumedAt: now })
+    run.writeStatus({ status: 'running', pid: process.pid, startedAt: prev?.startedAt ?? run.summary.startedAt, updatedAt: now, resumes, resumedAt: now, ...owner() })
     return run
   }
 }
@@ -448,7 +480,7 @@ export class Run {
     const prev = readJson<StatusFile>(join(this.dir, 'status.json'))
     Object.assign(this.summary, fields, { status, reason, endedAt: now, elapsedMs: Date.now() - this.started })
     this.writeSummary()
-    this.writeStatus({ status, reason, pid: process.pid, startedAt: prev?.startedAt ?? this.summary.startedAt, updatedAt: now, endedAt: now, resumes: prev?.resumes, resumedAt: prev?.resumedAt })
+    this.writeStatus({ status, reason, pid: process.pid, startedAt: prev?.startedAt ?? this.summary.startedAt, updatedAt: now, endedAt: now, resumes: prev?.resumes, resumedAt: prev?.resumedAt, ...owner() })
   }
 
   sizeBytes(): number {

@@ -56,6 +56,37 @@ export interface StudyConfig {
   workers: number | null
   /** Where the study keeps its runs and state (relative to the config file). */
   outDir: string
+  /** Settings for `study --slurm` (flags override them); absent = none. */
+  slurm?: StudySlurmConfig
+}
+
+/** The study config's "slurm" section: how `study --slurm` submits the grid (every key optional). */
+export interface StudySlurmConfig {
+  partition?: string
+  account?: string
+  qos?: string
+  /** At most this many array tasks at once (`--array=…%N`). */
+  throttle?: number
+  /** Extra `#SBATCH` options, e.g. "--gres=gpu:1" or "--constraint=avx2". */
+  sbatch?: string[]
+  /** Shell lines run on the node before the cell, e.g. "module load nodejs/20". */
+  preamble?: string[]
+  /** The study's outDir (runs, state) as the nodes see it (absolute). */
+  nodeOutDir?: string
+  /** The model folder as the nodes see it (absolute). */
+  nodeModel?: string
+  /** The GLUE folder as the nodes see it (absolute). */
+  nodeGlueDir?: string
+  /** This config file as the nodes see it (absolute). */
+  nodeConfig?: string
+  /** How the nodes start the CLI, e.g. "node /shared/ird-studio/bin/ird-studio.js" (default: this checkout's). */
+  nodeCommand?: string
+  /** Per-task resources (default: from the engine's estimates, with a margin). */
+  cpus?: number
+  memMb?: number
+  timeMinutes?: number
+  /** Requeue preempted tasks, and requeue a task that nears its time limit after it checkpointed. */
+  requeue?: boolean
 }
 
 export interface StudyCell {
@@ -133,7 +164,7 @@ const TRAIN_SPEC = { lr: { gt: 0 }, fullLr: { gt: 0 }, batchSize: { int: true, m
 
 export function parseStudyConfig(raw: unknown, file: string): StudyConfig {
   if (!isObj(raw)) fail(file, '(top level)', 'an object', raw)
-  const known = new Set(['name', 'model', 'glueDir', 'grids', 'caps', 'perTask', 'training', 'ird', 'workers', 'outDir', 'description'])
+  const known = new Set(['name', 'model', 'glueDir', 'grids', 'caps', 'perTask', 'training', 'ird', 'workers', 'outDir', 'description', 'slurm'])
   for (const k of Object.keys(raw)) if (!known.has(k)) fail(file, k, `absent (unknown key; known: ${[...known].join(', ')})`, raw[k])
   const str = (k: string, def?: string): string => {
     const v = raw[k] ?? def
@@ -163,8 +194,88 @@ export function parseStudyConfig(raw: unknown, file: string): StudyConfig {
     training: pick(file, 'training', raw.training, DEFAULTS.training, TRAIN_SPEC),
     ird,
     workers: raw.workers === undefined || raw.workers === null ? null : num(file, 'workers', raw.workers, { int: true, min: 0, max: 256 }),
-    outDir: rel(str('outDir', 'study'))
+    outDir: rel(str('outDir', 'study')),
+    ...(raw.slurm !== undefined ? { slurm: parseSlurm(file, raw.slurm) } : {})
   }
+}
+
+const SLURM_KEYS = ['partition', 'account', 'qos', 'throttle', 'sbatch', 'preamble', 'nodeOutDir', 'nodeModel', 'nodeGlueDir', 'nodeConfig', 'nodeCommand', 'cpus', 'memMb', 'timeMinutes', 'requeue'] as const
+
+/** A value that goes into a batch script line: one line, no NUL. */
+function oneLine(file: string, field: string, v: unknown): string {
+  if (typeof v !== 'string' || !v.trim() || /[\n\r\0]/.test(v)) fail(file, field, 'a non-empty one-line string', v)
+  return v
+}
+
+/** Partition, account and QoS names as Slurm allows them (letters, digits, . _ - ,). */
+export function checkSlurmName(what: string, v: string): string | null {
+  return /^[A-Za-z0-9._,-]+$/.test(v) ? null : `${what} "${v}" is not a Slurm name (letters, digits, '.', '_', '-', ',')`
+}
+
+/** One extra sbatch option: "--name[=value]" (the "#SBATCH " prefix is optional). */
+export function checkSbatchLine(v: string): string | null {
+  const t = v.replace(/^#SBATCH\s+/, '')
+  return /^--?[A-Za-z][A-Za-z0-9-]*(=\S.*|\s+\S.*)?$/.test(t) ? null : `"${v}" is not an sbatch option (expected e.g. "--gres=gpu:1")`
+}
+
+function parseSlurm(file: string, v: unknown): StudySlurmConfig {
+  if (!isObj(v)) fail(file, 'slurm', 'an object', v)
+  const out: StudySlurmConfig = {}
+  for (const [k, val] of Object.entries(v)) {
+    const f = `slurm.${k}`
+    switch (k as (typeof SLURM_KEYS)[number]) {
+      case 'partition':
+      case 'account':
+      case 'qos': {
+        const name = oneLine(file, f, val)
+        const bad = checkSlurmName(k, name)
+        if (bad) fail(file, f, "a Slurm name (letters, digits, '.', '_', '-', ',')", val)
+        out[k as 'partition'] = name
+        break
+      }
+      case 'nodeOutDir':
+      case 'nodeModel':
+      case 'nodeGlueDir':
+      case 'nodeConfig': {
+        const p = oneLine(file, f, val)
+        if (!isAbsolute(p)) fail(file, f, 'an absolute path (as the nodes see it)', val)
+        out[k as 'nodeOutDir'] = p
+        break
+      }
+      case 'nodeCommand':
+        out.nodeCommand = oneLine(file, f, val)
+        break
+      case 'sbatch':
+        out.sbatch = (Array.isArray(val) ? val : fail(file, f, 'a list of sbatch options', val)).map((x, i) => {
+          const line = oneLine(file, `${f}[${i}]`, x)
+          if (checkSbatchLine(line)) fail(file, `${f}[${i}]`, 'an sbatch option such as "--gres=gpu:1"', x)
+          return line
+        })
+        break
+      case 'preamble':
+        out.preamble = (Array.isArray(val) ? val : fail(file, f, 'a list of shell lines', val)).map((x, i) => oneLine(file, `${f}[${i}]`, x))
+        break
+      case 'throttle':
+        out.throttle = num(file, f, val, { int: true, min: 1 })
+        break
+      case 'cpus':
+        out.cpus = num(file, f, val, { int: true, min: 1, max: 4096 })
+        break
+      case 'memMb':
+        out.memMb = num(file, f, val, { int: true, min: 64 })
+        break
+      case 'timeMinutes':
+        out.timeMinutes = num(file, f, val, { int: true, min: 1 })
+        break
+      case 'requeue':
+        if (typeof val !== 'boolean') fail(file, f, 'true or false', val)
+        out.requeue = val
+        break
+      default:
+        fail(file, f, `absent (unknown key; known: ${SLURM_KEYS.join(', ')})`, val)
+    }
+  }
+  return out
 }
 
 export function loadStudyConfig(file: string): StudyConfig {

@@ -131,7 +131,9 @@ export function collectResults(cfg: StudyConfig, state: StudyState, store: RunSt
   return expandCells(cfg).map((cell) => {
     const o = state.cells[cell.key]
     const run = o ? byId.get(o.runId) : undefined
-    if (!o || !run) return { cell, status: 'missing' }
+    if (!o) return { cell, status: 'missing' }
+    // a cell that ended without a run (e.g. a Slurm task killed before it started one) failed: say so, with why
+    if (!run) return o.status === 'completed' ? { cell, status: 'missing' } : { cell, runId: o.runId || undefined, status: o.status, reason: o.reason }
     const res: CellResult = { cell, runId: o.runId, status: run.status === 'running' || run.status === 'damaged' ? 'failed' : run.status, reason: run.reason }
     if (run.status === 'completed') {
       res.main = run.main

@@ -12,7 +12,7 @@
  * runJob).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { glueFilePath } from '../data'
@@ -75,17 +75,53 @@ export function statePath(cfg: Pick<StudyConfig, 'outDir'>): string {
   return join(cfg.outDir, 'state.json')
 }
 
+/**
+ * Cells that run in parallel (Slurm array tasks, on several nodes) never share a file: each writes its own
+ * outcome to <outDir>/cells/<key>.json (atomically); readState merges them over state.json, newest wins.
+ */
+export function cellsDir(cfg: Pick<StudyConfig, 'outDir'>): string {
+  return join(cfg.outDir, 'cells')
+}
+
+/** A cell key as a file name: "sst2/fish/k0.01/n16/s1" → "sst2~fish~k0.01~n16~s1.json". */
+export function cellFileName(key: string): string {
+  return `${key.replace(/[^A-Za-z0-9._-]/g, '~')}.json`
+}
+
+export function writeCellOutcome(cfg: Pick<StudyConfig, 'outDir'>, outcome: CellOutcome): void {
+  mkdirSync(cellsDir(cfg), { recursive: true })
+  writeJsonAtomic(join(cellsDir(cfg), cellFileName(outcome.key)), outcome)
+}
+
 export function readState(cfg: Pick<StudyConfig, 'outDir' | 'name'>): StudyState {
   const p = statePath(cfg)
-  if (!existsSync(p)) return { version: 1, name: cfg.name, cells: {} }
-  let raw: StudyState
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8')) as StudyState
-  } catch (e) {
-    throw new Error(`${p} is not readable JSON (${(e as Error).message}); move it away to start the study afresh`)
+  let state: StudyState = { version: 1, name: cfg.name, cells: {} }
+  if (existsSync(p)) {
+    let raw: StudyState
+    try {
+      raw = JSON.parse(readFileSync(p, 'utf8')) as StudyState
+    } catch (e) {
+      throw new Error(`${p} is not readable JSON (${(e as Error).message}); move it away to start the study afresh`)
+    }
+    if (raw.version !== 1 || typeof raw.cells !== 'object') throw new Error(`${p}: not a study state file (version ${String(raw.version)})`)
+    state = raw
   }
-  if (raw.version !== 1 || typeof raw.cells !== 'object') throw new Error(`${p}: not a study state file (version ${String(raw.version)})`)
-  return raw
+  const dir = cellsDir(cfg)
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir)) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue // temp files of a writer in progress
+      let o: CellOutcome
+      try {
+        o = JSON.parse(readFileSync(join(dir, name), 'utf8')) as CellOutcome
+      } catch {
+        continue // cannot happen with atomic writes; a foreign file is not ours to judge
+      }
+      if (typeof o?.key !== 'string' || typeof o.finishedAt !== 'string') continue
+      const prev = state.cells[o.key]
+      if (!prev || prev.finishedAt <= o.finishedAt) state.cells[o.key] = o
+    }
+  }
+  return state
 }
 
 /** The job a cell runs. Paths are absolute; the name ties the run to its cell. */
@@ -161,6 +197,7 @@ export async function runStudy(cfg: StudyConfig, opts: RunStudyOptions): Promise
     }
     state.cells[cell.key] = outcome
     writeJsonAtomic(statePath(cfg), state)
+    writeCellOutcome(cfg, outcome)
     opts.onProgress?.({ index: i, total: cells.length, cell, action: 'done', outcome })
     if (res.status === 'completed') summary.completed++
     else if (res.status === 'failed') summary.failed.push(`${cell.key}: ${res.reason ?? 'failed'}`)
