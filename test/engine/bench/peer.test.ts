@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { findPeer, findRepoRoot } from '../../../src/engine/bench/peer'
+import { findPeer, findRepoRoot, type PeerResult } from '../../../src/engine/bench/peer'
 import { renderSideBySide, type SideBySideRow } from '../../../src/engine/bench/side-by-side'
 
 const ours: SideBySideRow['ours'] = {
@@ -39,7 +39,7 @@ describe('benchmark peer', () => {
 
   it('renders the peer runs as a range and the ratios against each', () => {
     const p = (fisher: number, train: number) =>
-      ({ side: 'pytorch', torch: '1.13', python: '3.11', model_class: 'hf', threads: 2, interop_threads: 1, cpus: 2, cpu: 'Test CPU', env: {}, layers: 2, hidden: 128, parameters: ours.parameters, seq_len: 128, tokens_per_sample: 128, fisher: { batch_size: 1, samples_per_sec: fisher, iterations: 3 }, train: { batch_size: 16, samples_per_sec: train, iterations: 3, optimizer_state_floats: 2 * ours.parameters }, blas: 'OpenBLAS (/x/libopenblasp.so)', libs: [], torch_config: '' }) as const
+      ({ side: 'pytorch', torch: '1.13', python: '3.11', model_class: 'hf', threads: 2, interop_threads: 1, cpus: 2, cpu: 'Test CPU', env: {}, layers: 2, hidden: 128, parameters: ours.parameters, seq_len: 128, tokens_per_sample: 128, fisher: { batch_size: 1, samples_per_sec: fisher, iterations: 3 }, train: { batch_size: 16, samples_per_sec: train, iterations: 3, optimizer_state_floats: 2 * ours.parameters }, blas: 'OpenBLAS (/x/libopenblasp.so)', libs: [], torch_config: '' }) as PeerResult
     const row: SideBySideRow = { model: 'tiny', layers: 2, hidden: 128, parameters: ours.parameters, seqLen: 128, ours, peer: [p(20, 60), p(25, 50)], fisherRatio: [40 / 25, 40 / 20], trainRatio: [30 / 60, 30 / 50], trainRatioRandom: [25 / 60, 25 / 50] }
     const text = renderSideBySide([row], null)
     expect(text).toContain('BLAS OpenBLAS (/x/libopenblasp.so)')

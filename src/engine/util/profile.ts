@@ -1,0 +1,58 @@
+/**
+ * An opt-in wall-clock profiler for the engine's own phases (scripts/bench/profile.ts turns it on).
+ * `section(name, fn)` runs fn; while a profiler is installed it records fn's inclusive time under the
+ * current path (phase/section/…). Off (the default) it costs one null check. Kernel time is attributed by
+ * the profiling script, which wraps the backend's kernels in sections named `kernel:<Name>`.
+ * Must not: change what fn computes, or be installed outside benchmarks.
+ */
+
+export interface ProfileEntry {
+  path: string
+  ms: number
+  calls: number
+}
+
+export class Profiler {
+  private readonly stack: string[] = []
+  private readonly entries = new Map<string, ProfileEntry>()
+
+  run<T>(name: string, fn: () => T): T {
+    this.stack.push(name)
+    const path = this.stack.join(' / ')
+    const t0 = performance.now()
+    try {
+      return fn()
+    } finally {
+      const ms = performance.now() - t0
+      this.stack.pop()
+      let e = this.entries.get(path)
+      if (!e) this.entries.set(path, (e = { path, ms: 0, calls: 0 }))
+      e.ms += ms
+      e.calls++
+    }
+  }
+
+  /** Inclusive time per path, in first-seen order. */
+  result(): ProfileEntry[] {
+    return [...this.entries.values()]
+  }
+
+  reset(): void {
+    this.entries.clear()
+  }
+}
+
+let active: Profiler | null = null
+
+export function installProfiler(p: Profiler | null): void {
+  active = p
+}
+
+export function activeProfiler(): Profiler | null {
+  return active
+}
+
+/** Run fn as a named profiling section (a plain call when no profiler is installed). */
+export function section<T>(name: string, fn: () => T): T {
+  return active ? active.run(name, fn) : fn()
+}
