@@ -8,9 +8,21 @@
 
 export interface ProfileEntry {
   path: string
+  /** Wall-clock milliseconds. */
   ms: number
+  /** CPU milliseconds of this process (user + system) while inside: robust to other load on the machine. */
+  cpuMs: number
   calls: number
 }
+
+const cpuNow: () => number = (() => {
+  const p = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process
+  if (!p?.cpuUsage) return () => NaN
+  return () => {
+    const u = p.cpuUsage!()
+    return (u.user + u.system) / 1000
+  }
+})()
 
 export class Profiler {
   private readonly stack: string[] = []
@@ -19,15 +31,18 @@ export class Profiler {
   run<T>(name: string, fn: () => T): T {
     this.stack.push(name)
     const path = this.stack.join(' / ')
+    const c0 = cpuNow()
     const t0 = performance.now()
     try {
       return fn()
     } finally {
       const ms = performance.now() - t0
+      const cpu = cpuNow() - c0
       this.stack.pop()
       let e = this.entries.get(path)
-      if (!e) this.entries.set(path, (e = { path, ms: 0, calls: 0 }))
+      if (!e) this.entries.set(path, (e = { path, ms: 0, cpuMs: 0, calls: 0 }))
       e.ms += ms
+      e.cpuMs += cpu
       e.calls++
     }
   }
