@@ -6,7 +6,7 @@
  *  2. engine only: one-thread forward, forward+backward and Fisher at a fixed length (--models);
  *  3. Fisher on real SST-2 sentences (dynamic padding), next to the peer's batch-1 figure (which pads to 128).
  * Options: --side-models tiny,mini  --models tiny,mini  --task-models tiny,mini (none: skip)  --seq 128  --seconds 4
- *          --workers N (default: every core)  --no-peer  --backend auto|wasm|cpu|…  --out .bench/bench.json
+ *          --workers N (default: every core)  --peer-threads N,1 (default every core and 1; ratios vs the best)  --no-peer  --backend auto|wasm|cpu|…  --out .bench/bench.json
  * The peer needs /usr/bin/python3 with torch (python3-torch + libopenblas0-pthread); without it the
  * engine's absolute figures are printed and the reason is said. See src/engine/bench/peer.ts.
  * Reads the vocabulary and SST-2 from ../shared/data (IRD_SHARED_DATA overrides): benchmarks may, the app never does.
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { initBackend, describeBackend, type BackendName } from '../src/engine/backend'
 import { benchModel, findBenchModels, type ModelBenchResult } from '../src/engine/bench/model-bench'
 import { findPeer } from '../src/engine/bench/peer'
-import { benchSideBySide, renderSideBySide, type SideBySideRow } from '../src/engine/bench/side-by-side'
+import { benchSideBySide, bestPeer, renderSideBySide, type SideBySideRow } from '../src/engine/bench/side-by-side'
 import { benchTask, type TaskBenchResult } from '../src/engine/bench/task-bench'
 import { loadGlueSplit } from '../src/engine/data'
 import { writeJsonAtomic } from '../src/engine/io/atomic'
@@ -38,6 +38,8 @@ const taskModels = findBenchModels(list(arg('task-models', 'tiny,mini')))
 const seqLen = Number(arg('seq', '128'))
 const seconds = Number(arg('seconds', '4'))
 const workers = Number(arg('workers', String(availableParallelism())))
+// the peer at every core (as the goals say) and at one thread: on a loaded machine OpenMP threads can be far slower
+const peerThreads = arg('peer-threads', `${availableParallelism()},1`).split(',').map(Number).filter((t) => t > 0)
 const out = resolve(arg('out', '.bench/bench.json'))
 const info = await initBackend({ force: arg('backend', 'auto') as BackendName | 'auto' })
 const backend = describeBackend(info)
@@ -51,7 +53,7 @@ else if (peer.note) console.log(`PyTorch peer: ${peer.note}\n`)
 
 const log = (s: string) => console.log(`  ${s}`)
 let side: SideBySideRow[] = []
-if (sideModels.length) side = await benchSideBySide(sideModels, { seqLen, seconds, workers, backend: info.name, peer, log })
+if (sideModels.length) side = await benchSideBySide(sideModels, { seqLen, seconds, workers, peerThreads, backend: info.name, peer, log })
 
 const results: ModelBenchResult[] = []
 for (const m of models) results.push(await benchModel(m, { seqLen, minSeconds: seconds, log }))
@@ -84,11 +86,11 @@ if (results.length) {
 }
 if (tasks.length) {
   console.log('\nFisher on SST-2 train sentences (dynamic padding, length buckets, batch 16); the FISH reference pads to 128 tokens, so its real-data rate is its batch-1 rate at 128')
-  console.log('| model | mean tokens | Fisher/s, 1 thread | Fisher/s, all workers (start-up included) | peer batch-1 Fisher/s at 128 | ratio |')
+  console.log('| model | mean tokens | Fisher/s, 1 thread | Fisher/s, all workers (start-up included) | peer batch-1 Fisher/s at 128 (best thread count) | ratio |')
   console.log('|---|---|---|---|---|---|')
   for (const t of tasks) {
     const row = side.find((r) => r.model === t.model)
-    const pf = row?.peer.map((p) => p.fisher!.samples_per_sec) ?? []
+    const pf = (row && bestPeer(row.peer, (p) => p.fisher!.samples_per_sec)?.rates) ?? []
     const ratio = pf.length ? `${(t.fisherReal.parallelSamplesPerSec / Math.max(...pf)).toFixed(2)}–${(t.fisherReal.parallelSamplesPerSec / Math.min(...pf)).toFixed(2)}×` : '–'
     const peerTxt = pf.length ? `${Math.min(...pf).toFixed(1)}–${Math.max(...pf).toFixed(1)}` : '–'
     console.log(`| ${t.model} | ${t.fisherReal.meanTokens.toFixed(1)} | ${t.fisherReal.samplesPerSec.toFixed(1)} | ${t.fisherReal.parallelSamplesPerSec.toFixed(1)} | ${peerTxt} | ${ratio} |`)

@@ -108,13 +108,15 @@ def random_batch(gen, b, seq, vocab=30522):
 
 
 def timed(step, seconds, min_iters):
+    """Wall seconds and process CPU seconds (all threads) per call, and the number of calls."""
     step()  # warm-up
     n = 0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     while n < min_iters or time.perf_counter() - t0 < seconds:
         step()
         n += 1
-    return (time.perf_counter() - t0) / n, n
+    return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n, n
 
 
 def main():
@@ -152,8 +154,8 @@ def main():
                     grads[n] += torch.square(p.grad).data
             model.zero_grad()
 
-        per, n = timed(fisher_step, a.seconds, 3)
-        out['fisher'] = {'batch_size': 1, 'samples_per_sec': 1 / per, 'iterations': n}
+        per, cpu, n = timed(fisher_step, a.seconds, 3)
+        out['fisher'] = {'batch_size': 1, 'samples_per_sec': 1 / per, 'samples_per_cpu_sec': 1 / cpu, 'iterations': n}
     if 'train' in what:
         model.train()
         no_decay = ('bias', 'LayerNorm.weight')
@@ -172,8 +174,8 @@ def main():
             opt.step()
             opt.zero_grad()
 
-        per, n = timed(train_step, a.seconds, 2)
-        out['train'] = {'batch_size': B, 'samples_per_sec': B / per, 'iterations': n, 'optimizer_state_floats': 2 * params}
+        per, cpu, n = timed(train_step, a.seconds, 2)
+        out['train'] = {'batch_size': B, 'samples_per_sec': B / per, 'samples_per_cpu_sec': B / cpu, 'iterations': n, 'optimizer_state_floats': 2 * params}
     libs = loaded_libs()
     out['blas'] = blas_name(libs)
     out['libs'] = libs

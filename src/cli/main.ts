@@ -292,7 +292,7 @@ const coreCommands: Record<string, Command> = {
     summary: 'model throughput (forward, forward+backward, Fisher); --peer: side by side with PyTorch in the same run',
     flags: {
       models: { type: 'string', help: 'comma-separated: tiny, mini, small, base', default: 'tiny,mini,small' },
-      peer: { type: 'bool', help: 'also run the PyTorch peer (python3 + torch) alternating with the engine: Fisher on the worker pool vs its batch-1 loop, masked training on the gradient pool vs its dense training, with ratios' },
+      peer: { type: 'bool', help: 'also run the PyTorch peer (python3 + torch) alternating with the engine: Fisher on the worker pool vs its batch-1 loop, masked training on the gradient pool vs its dense training, with ratios (the peer at every core and at 1 thread; ratios against its better count)' },
       seq: { type: 'int', help: 'sequence length', default: 128, min: 8, max: 512 },
       seconds: { type: 'number', help: 'minimum seconds per measurement', default: 4, gt: 0 },
       backend: BACKEND_FLAG,
@@ -319,7 +319,7 @@ const coreCommands: Record<string, Command> = {
         const found = findPeer()
         peerReason = found.reason
         progress.update({ phase: 'bench side by side', message: found.peer ? 'peer, engine, peer per model…' : `no PyTorch peer: ${found.reason}` })
-        side = await benchSideBySide(models, { seqLen: Number(flags.seq), seconds: Number(flags.seconds), backend: String(backend), peer: found.peer })
+        side = await benchSideBySide(models, { seqLen: Number(flags.seq), seconds: Number(flags.seconds), peerThreads: [availableParallelism(), 1], backend: String(backend), peer: found.peer })
       }
       progress.end()
       const rows = results.map(

@@ -25,8 +25,8 @@ export interface PeerResult {
   parameters: number
   seq_len: number
   tokens_per_sample: number
-  fisher?: { batch_size: number; samples_per_sec: number; iterations: number }
-  train?: { batch_size: number; samples_per_sec: number; iterations: number; optimizer_state_floats: number }
+  fisher?: { batch_size: number; samples_per_sec: number; samples_per_cpu_sec?: number; iterations: number }
+  train?: { batch_size: number; samples_per_sec: number; samples_per_cpu_sec?: number; iterations: number; optimizer_state_floats: number }
   blas: string
   libs: string[]
   torch_config: string

@@ -79,6 +79,7 @@ function randomSamples(n: number, seqLen: number, vocab: number, seed: number): 
 /** Our side for one model size. */
 export async function benchOurs(
   m: BenchModel,
+  /** workers: threads for the Fisher and gradient pools (default every core); 0 = in this thread on the running backend. */
   opts: { seqLen?: number; seconds?: number; workers?: number; backend: string; log?: (s: string) => void }
 ): Promise<OursResult> {
   const seqLen = opts.seqLen ?? 128
@@ -88,26 +89,29 @@ export async function benchOurs(
   const model = BertForSequenceClassification.fromState(cfg, initState(cfg, 1))
   const batchSize = 16
   try {
-    // Fisher through a warm pool: start it, run one batch per worker, then time a pass long enough
+    // Fisher through a warm pool: start it, run one batch per worker, then time a pass long enough.
+    // workers = 0: in this thread on the running backend (the hook for backends that use every core
+    // themselves, e.g. tfjs-node or WebGPU: pass workers 0 and the backend's name)
     const t0 = performance.now()
-    const pool = await createFisherPool({ config: cfg, state: model.toState(), workers })
+    const pool = workers > 0 ? await createFisherPool({ config: cfg, state: model.toState(), workers }) : undefined
     let fisher: OursResult['fisher']
     try {
-      const warm = randomSamples(batchSize * workers, seqLen, cfg.vocab_size, 11)
+      const lanes = Math.max(1, workers)
+      const warm = randomSamples(batchSize * lanes, seqLen, cfg.vocab_size, 11)
       await fisherPass(model, warm, warm.map((_, i) => i), { pool, batchSize })
       // createFisherPool returns at once; the first pass pays the workers' start (loading tfjs, wasm, the weights)
       const warmSec = (performance.now() - t0) / 1000
       // size the timed pass from a rough rate (the warm pass includes loading tfjs in each worker)
-      const guess = Math.max(4 * batchSize, warm.length / Math.max(0.5, warmSec - 1.5))
-      const n = Math.ceil((guess * seconds) / (batchSize * workers)) * batchSize * workers
+      const guess = Math.max(4 * batchSize, warm.length / Math.max(0.5, warmSec - (pool ? 1.5 : 0)))
+      const n = Math.ceil((guess * seconds) / (batchSize * lanes)) * batchSize * lanes
       const samples = randomSamples(n, seqLen, cfg.vocab_size, 12)
       const t1 = performance.now()
       await fisherPass(model, samples, samples.map((_, i) => i), { pool, batchSize })
       const sec = (performance.now() - t1) / 1000
       fisher = { batchSize, samples: n, samplesPerSec: n / sec, poolStartSec: warmSec }
-      opts.log?.(`${m.name}: Fisher, ${workers} workers: ${fisher.samplesPerSec.toFixed(1)} samples/s (${n} samples; first pass with worker start ${warmSec.toFixed(1)} s)`)
+      opts.log?.(`${m.name}: Fisher, ${workers || 'no'} workers: ${fisher.samplesPerSec.toFixed(1)} samples/s (${n} samples; first pass${pool ? ' with worker start' : ''} ${warmSec.toFixed(1)} s)`)
     } finally {
-      await pool.close()
+      await pool?.close()
     }
 
     // masked fine-tuning through the gradient pool
@@ -129,7 +133,7 @@ export async function benchOurs(
       const rate = fisher.samplesPerSec
       const steps = Math.max(4, Math.ceil((rate * seconds) / batchSize))
       const data: EncodedExample[] = randomSamples(steps * batchSize, seqLen, cfg.vocab_size, 14).map((s) => ({ inputIds: s.inputIds, tokenTypeIds: s.tokenTypeIds, label: s.label as number, id: s.id }))
-      const res = await train({ model, mask, train: data, epochs: 1, batchSize, lr: 1e-4, seed: 1, maxLength: seqLen, padding: 'max_length', workers })
+      const res = await train({ model, mask, train: data, epochs: 1, batchSize, lr: 1e-4, seed: 1, maxLength: seqLen, padding: 'max_length', workers: workers > 1 ? workers : 0 })
       const trainable = sel.maskCount
       const r: OursTrainResult = {
         mask: method,
@@ -167,29 +171,46 @@ function ratio(ours: number, peers: number[]): [number, number] | null {
   return [Math.min(...r), Math.max(...r)]
 }
 
-/** Peer, ours, peer for each model size. */
+/** The peer's runs at its best thread count for one metric: [threads, rates]. */
+export function bestPeer(peers: PeerResult[], rate: (p: PeerResult) => number): { threads: number; rates: number[] } | null {
+  const by = new Map<number, number[]>()
+  for (const p of peers) by.set(p.threads, [...(by.get(p.threads) ?? []), rate(p)])
+  let best: { threads: number; rates: number[] } | null = null
+  const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length
+  for (const [threads, rates] of by) if (!best || mean(rates) > mean(best.rates)) best = { threads, rates }
+  return best
+}
+
+/**
+ * Peer, ours, peer for each model size. The peer runs at each of `peerThreads` (default: every core)
+ * before and after ours; ratios are against its best thread count per metric (on a loaded machine
+ * OpenMP threads can be far slower than one thread: the table shows every count's figures).
+ */
 export async function benchSideBySide(
   models: BenchModel[],
-  opts: { seqLen?: number; seconds?: number; workers?: number; backend: string; peer: PeerRunner | null; log?: (s: string) => void }
+  opts: { seqLen?: number; seconds?: number; workers?: number; peerThreads?: number[]; backend: string; peer: PeerRunner | null; log?: (s: string) => void }
 ): Promise<SideBySideRow[]> {
   const seqLen = opts.seqLen ?? 128
   const seconds = opts.seconds ?? 4
   const threads = opts.workers ?? availableParallelism()
+  const peerThreads = opts.peerThreads?.length ? opts.peerThreads : [availableParallelism()]
   const rows: SideBySideRow[] = []
   for (const m of models) {
     const peerRuns: PeerResult[] = []
     const runPeer = () => {
       if (!opts.peer) return
-      const p = opts.peer.run({ layers: m.layers, hidden: m.hidden, seqLen, seconds, threads })
-      opts.log?.(`${m.name}: PyTorch peer (${p.threads} threads, ${p.blas.split(' (')[0]}): Fisher batch-1 ${p.fisher?.samples_per_sec.toFixed(1)} samples/s, dense train ${p.train?.samples_per_sec.toFixed(1)} samples/s`)
-      peerRuns.push(p)
+      for (const t of peerThreads) {
+        const p = opts.peer.run({ layers: m.layers, hidden: m.hidden, seqLen, seconds, threads: t })
+        opts.log?.(`${m.name}: PyTorch peer (${p.threads} threads, ${p.blas.split(' (')[0]}): Fisher batch-1 ${p.fisher?.samples_per_sec.toFixed(2)} samples/s, dense train ${p.train?.samples_per_sec.toFixed(2)} samples/s`)
+        peerRuns.push(p)
+      }
     }
     runPeer()
     const ours = await benchOurs(m, { seqLen, seconds, workers: threads, backend: opts.backend, log: opts.log })
     runPeer()
     const cfg = benchConfig(m)
-    const pf = peerRuns.map((p) => p.fisher!.samples_per_sec)
-    const pt = peerRuns.map((p) => p.train!.samples_per_sec)
+    const pf = bestPeer(peerRuns, (p) => p.fisher!.samples_per_sec)
+    const pt = bestPeer(peerRuns, (p) => p.train!.samples_per_sec)
     rows.push({
       model: m.name,
       layers: m.layers,
@@ -198,15 +219,23 @@ export async function benchSideBySide(
       seqLen,
       ours,
       peer: peerRuns,
-      fisherRatio: ratio(ours.fisher.samplesPerSec, pf),
-      trainRatio: ratio(ours.train.find((t) => t.mask === 'fish')!.samplesPerSec, pt),
-      trainRatioRandom: ratio(ours.train.find((t) => t.mask === 'random')!.samplesPerSec, pt)
+      fisherRatio: ratio(ours.fisher.samplesPerSec, pf?.rates ?? []),
+      trainRatio: ratio(ours.train.find((t) => t.mask === 'fish')!.samplesPerSec, pt?.rates ?? []),
+      trainRatioRandom: ratio(ours.train.find((t) => t.mask === 'random')!.samplesPerSec, pt?.rates ?? [])
     })
   }
   return rows
 }
 
-const range = (v: number[], d = 1) => (v.length ? (Math.min(...v) === Math.max(...v) ? Math.min(...v).toFixed(d) : `${Math.min(...v).toFixed(d)}–${Math.max(...v).toFixed(d)}`) : '–')
+const fmt = (v: number) => v.toFixed(v < 10 ? 2 : 1)
+const range = (v: number[]) => (v.length ? (fmt(Math.min(...v)) === fmt(Math.max(...v)) ? fmt(Math.min(...v)) : `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}`) : '–')
+/** Every thread count's range, the best (the ratios' reference) first. */
+function peerCell(peers: PeerResult[], rate: (p: PeerResult) => number): string {
+  const best = bestPeer(peers, rate)
+  if (!best) return '–'
+  const counts = [best.threads, ...[...new Set(peers.map((p) => p.threads))].filter((t) => t !== best.threads)]
+  return counts.map((t) => `${range(peers.filter((p) => p.threads === t).map(rate))} (${t} thr)`).join('; ')
+}
 const xr = (r: [number, number] | null) => (r ? (r[0].toFixed(2) === r[1].toFixed(2) ? `${r[0].toFixed(2)}×` : `${r[0].toFixed(2)}–${r[1].toFixed(2)}×`) : '–')
 
 /** The side-by-side Markdown table and what each side ran on. */
@@ -217,7 +246,8 @@ export function renderSideBySide(rows: SideBySideRow[], peerReason: string | nul
   const p = rows.find((r) => r.peer.length)?.peer[0]
   lines.push(`engine: ${o.backend}; ${o.workers} worker threads (1 wasm thread each); ${o.cpus} × ${o.cpu}`)
   if (p) {
-    lines.push(`peer: PyTorch ${p.torch} (Python ${p.python}), ${p.model_class}; ${p.threads} threads (interop ${p.interop_threads}); BLAS ${p.blas}; ${p.cpus} × ${p.cpu}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for the peer`)
+    const counts = [...new Set(rows.flatMap((r) => r.peer.map((x) => x.threads)))].join(', ')
+    lines.push(`peer: PyTorch ${p.torch} (Python ${p.python}), ${p.model_class}; torch threads ${counts} (interop ${p.interop_threads}; ratios against its best count, listed first); BLAS ${p.blas}; ${p.cpus} × ${p.cpu}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for the peer`)
   } else {
     lines.push(`peer: none — ${peerReason ?? 'not run'}; absolute figures only`)
   }
@@ -228,11 +258,11 @@ export function renderSideBySide(rows: SideBySideRow[], peerReason: string | nul
   for (const r of rows) {
     const fish = r.ours.train.find((t) => t.mask === 'fish')!
     const rnd = r.ours.train.find((t) => t.mask === 'random')!
-    const pf = r.peer.map((x) => x.fisher!.samples_per_sec)
-    const pt = r.peer.map((x) => x.train!.samples_per_sec)
+    const pf = peerCell(r.peer, (x) => x.fisher!.samples_per_sec)
+    const pt = peerCell(r.peer, (x) => x.train!.samples_per_sec)
     const peerState = r.peer[0]?.train?.optimizer_state_floats ?? 2 * r.parameters
     lines.push(
-      `| ${r.model} (${r.layers}/${r.hidden}) | ${(r.parameters / 1e6).toFixed(1)} M | ${r.ours.fisher.samplesPerSec.toFixed(1)} | ${range(pf)} | ${xr(r.fisherRatio)} | ${fish.samplesPerSec.toFixed(1)} | ${rnd.samplesPerSec.toFixed(1)} | ${range(pt)} | ${xr(r.trainRatio)} | ${xr(r.trainRatioRandom)} | ${(fish.optimizerStateFloats / 1e3).toFixed(0)} k / ${(peerState / 1e6).toFixed(1)} M | ${(fish.exchangedBytesPerStep / 1024).toFixed(0)} KiB |`
+      `| ${r.model} (${r.layers}/${r.hidden}) | ${(r.parameters / 1e6).toFixed(1)} M | ${fmt(r.ours.fisher.samplesPerSec)} | ${pf} | ${xr(r.fisherRatio)} | ${fmt(fish.samplesPerSec)} | ${fmt(rnd.samplesPerSec)} | ${pt} | ${xr(r.trainRatio)} | ${xr(r.trainRatioRandom)} | ${(fish.optimizerStateFloats / 1e3).toFixed(0)} k / ${(peerState / 1e6).toFixed(1)} M | ${(fish.exchangedBytesPerStep / 1024).toFixed(0)} KiB |`
     )
   }
   return lines.join('\n') + '\n'
