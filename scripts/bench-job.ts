@@ -9,7 +9,7 @@
  *   npm run bench:job -- --task rte                                   (full train set, 1,024 samples, 3 epochs)
  *   npm run bench:job -- --task sst2 --max-train 8000
  * Options: --fisher-samples N --epochs N --keep-ratio R --batch-size N --lr X --seed N --model DIR
- *          --workers N --out .bench/job-<task>.json
+ *          --workers N (ours) --peer-threads N (the reference's torch threads) --out .bench/job-<task>.json
  * Long (minutes to an hour on 2 cores): never part of the tests.
  */
 import { spawnSync } from 'node:child_process'
@@ -39,6 +39,8 @@ const lr = arg('lr', '5e-5')
 const seed = arg('seed', '0')
 const maxTrain = arg('max-train', '')
 const workers = arg('workers', String(cpus().length))
+// torch threads for the reference (default every core); on a loaded machine 1 can be much faster (npm run bench measures both)
+const peerThreads = arg('peer-threads', String(cpus().length))
 const out = resolve(arg('out', `.bench/job-${task}${maxTrain ? `-${maxTrain}` : ''}.json`))
 
 // the training rows both sides read
@@ -55,6 +57,7 @@ if (maxTrain && Number(maxTrain) < trainRows) {
 }
 const devFile = join(glueDir, 'dev.tsv')
 console.log(`job: ${task}, ${trainRows} training rows, FISH ${fisherSamples} samples, keep ${keep}, ${epochs} epochs, batch ${batchSize}, lr ${lr}; model ${model}`)
+console.log(`ours: ${workers} workers; reference: ${peerThreads} torch threads`)
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}; load average at start ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`)
 
 // the peer
@@ -67,7 +70,7 @@ else {
   delete env.OPENBLAS_CORETYPE
   delete env.OPENBLAS_L2_SIZE
   if (peer.transformersPath) env.PYTHONPATH = peer.transformersPath
-  const args = [join(root, 'scripts/bench/job_peer.py'), '--model', model, '--task', task, '--train', trainFile, '--dev', devFile, '--fisher-samples', fisherSamples, '--keep-ratio', keep, '--epochs', epochs, '--batch-size', batchSize, '--lr', lr, '--seed', seed, '--threads', workers]
+  const args = [join(root, 'scripts/bench/job_peer.py'), '--model', model, '--task', task, '--train', trainFile, '--dev', devFile, '--fisher-samples', fisherSamples, '--keep-ratio', keep, '--epochs', epochs, '--batch-size', batchSize, '--lr', lr, '--seed', seed, '--threads', peerThreads]
   const t0 = performance.now()
   const r = spawnSync(peer.python, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 })
   peerWall = (performance.now() - t0) / 1000
@@ -99,5 +102,5 @@ console.log('|---|---|---|---|---|---|---|---|')
 console.log(lineOut)
 console.log(`load average at end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`)
 mkdirSync(dirname(out), { recursive: true })
-writeJsonAtomic(out, { date: new Date().toISOString(), task, trainRows, fisherSamples: Number(fisherSamples), epochs: Number(epochs), keepRatio: Number(keep), batchSize: Number(batchSize), lr: Number(lr), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadAverageEnd: loadavg() }, ours: { wallSec: oursWall, summary, selectionDoneSec: firstTrain ? firstTrain.elapsedMs / 1000 : null, evalEvents: evals.length }, peer: peerResult ? { wallSec: peerWall, ...peerResult } : { none: reason }, speedup: ratio })
+writeJsonAtomic(out, { date: new Date().toISOString(), task, trainRows, fisherSamples: Number(fisherSamples), epochs: Number(epochs), keepRatio: Number(keep), batchSize: Number(batchSize), lr: Number(lr), workers: Number(workers), peerThreads: Number(peerThreads), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadAverageEnd: loadavg() }, ours: { wallSec: oursWall, summary, selectionDoneSec: firstTrain ? firstTrain.elapsedMs / 1000 : null, evalEvents: evals.length }, peer: peerResult ? { wallSec: peerWall, ...peerResult } : { none: reason }, speedup: ratio })
 console.log(`wrote ${out}`)
