@@ -8,6 +8,8 @@
 import { resolve } from 'node:path'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { findBenchModels, benchModel } from '../engine/bench/model-bench'
+import { findPeer } from '../engine/bench/peer'
+import { benchSideBySide, renderSideBySide, type SideBySideRow } from '../engine/bench/side-by-side'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -339,9 +341,10 @@ const coreCommands: Record<string, Command> = {
   },
 
   bench: {
-    summary: 'model throughput (forward, forward+backward, Fisher) vs the PyTorch reference',
+    summary: 'model throughput (forward, forward+backward, Fisher); --peer: side by side with PyTorch in the same run',
     flags: {
       models: { type: 'string', help: 'comma-separated: tiny, mini, small, base', default: 'tiny,mini,small' },
+      peer: { type: 'bool', help: 'also run the PyTorch peer (python3 + torch) alternating with the engine: Fisher on the worker pool vs its batch-1 loop, masked training on the gradient pool vs its dense training, with ratios (the peer at every core and at 1 thread; ratios against its better count)' },
       seq: { type: 'int', help: 'sequence length', default: 128, min: 8, max: 512 },
       seconds: { type: 'number', help: 'minimum seconds per measurement', default: 4, gt: 0 },
       backend: BACKEND_FLAG,
@@ -364,16 +367,25 @@ const coreCommands: Record<string, Command> = {
         progress.update({ phase: `bench ${m.name}`, message: 'measuring…' })
         results.push(await benchModel(m, { seqLen: Number(flags.seq), minSeconds: Number(flags.seconds) }))
       }
+      let side: SideBySideRow[] = []
+      let peerReason: string | null = null
+      if (flags.peer) {
+        const found = findPeer()
+        peerReason = found.reason
+        progress.update({ phase: 'bench side by side', message: found.peer ? 'peer, engine, peer per model…' : `no PyTorch peer: ${found.reason}` })
+        side = await benchSideBySide(models, { seqLen: Number(flags.seq), seconds: Number(flags.seconds), peerThreads: [availableParallelism(), 1], backend: String(backend), peer: found.peer })
+      }
       progress.end()
       const rows = results.map(
         (r) =>
-          `| ${r.model} (${r.layers}/${r.hidden}) | ${r.forward.samplesPerSec.toFixed(1)} | ${r.forwardBackward.samplesPerSec.toFixed(1)} (${r.forwardBackward.vsTorchTrain.toFixed(2)}× PyTorch ${r.torch.trainPerSec}) | ${r.fisher.samplesPerSec.toFixed(1)} (${r.fisher.vsTorchFisher.toFixed(2)}× PyTorch ${r.torch.fisherPerSec}) |`
+          `| ${r.model} (${r.layers}/${r.hidden}) | ${r.forward.samplesPerSec.toFixed(1)} | ${r.forwardBackward.samplesPerSec.toFixed(1)} | ${r.fisher.samplesPerSec.toFixed(1)} |`
       )
-      if (!flags.json) process.stdout.write(`backend ${backend}, sequence length ${flags.seq}\n| model | forward/s | fwd+bwd/s | Fisher/s |\n|---|---|---|---|\n${rows.join('\n')}\n`)
+      if (!flags.json) process.stdout.write(`backend ${backend}, sequence length ${flags.seq}, one engine thread\n| model | forward/s | fwd+bwd/s | Fisher/s |\n|---|---|---|---|\n${rows.join('\n')}\n`)
+      if (flags.peer && !flags.json) process.stdout.write(`\nSide by side (every core on both sides; peer, engine, peer per model)\n${renderSideBySide(side, peerReason)}`)
       const out = resolve(String(flags.out))
       // a fresh clone has no .bench/ yet: make it, rather than lose the measurements at the last step
       ensureDir(dirname(out))
-      writeJsonAtomic(out, { date: new Date().toISOString(), backend, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memBytes: totalmem() }, models: results })
+      writeJsonAtomic(out, { date: new Date().toISOString(), backend, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memBytes: totalmem() }, models: results, sideBySide: side })
       return 0
     }
   },

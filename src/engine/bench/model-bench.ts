@@ -1,6 +1,6 @@
 /**
  * Model throughput benchmark: forward and forward+backward samples/s at a fixed sequence length on the
- * active backend, with peak memory, next to the PyTorch peer's figures as ratios.
+ * active backend (one engine thread), with peak memory. The PyTorch peer: side-by-side.ts.
  * Must not: assert anything (benchmarks measure; tests check).
  */
 import * as tf from '@tensorflow/tfjs'
@@ -18,12 +18,11 @@ export interface ModelBenchResult {
   parameters: number
   seqLen: number
   forward: { batchSize: number; samplesPerSec: number; iterations: number }
-  forwardBackward: { batchSize: number; samplesPerSec: number; iterations: number; vsTorchTrain: number }
+  forwardBackward: { batchSize: number; samplesPerSec: number; iterations: number }
   /** Per-sample empirical Fisher (label, square) over every non-head parameter, one batched backward per batch. */
-  fisher: { batchSize: number; samplesPerSec: number; iterations: number; vsTorchFisher: number }
+  fisher: { batchSize: number; samplesPerSec: number; iterations: number }
   peakTensorBytes: number
   peakRssBytes: number
-  torch: { trainPerSec: number; fisherPerSec: number }
 }
 
 export function randomBatch(batchSize: number, seqLen: number, vocab: number, seed: number, padded = false): BertBatch {
@@ -107,7 +106,7 @@ export async function benchModel(
       minSeconds
     )
     const fbPerSec = (tb * 1000) / fb2.perCallMs
-    opts.log?.(`${m.name}: forward+backward ${fbPerSec.toFixed(1)} samples/s (PyTorch dense train ${m.torchTrainPerSec})`)
+    opts.log?.(`${m.name}: forward+backward ${fbPerSec.toFixed(1)} samples/s`)
     const acc = new FisherAccumulator(model)
     let fisher
     try {
@@ -116,7 +115,7 @@ export async function benchModel(
       acc.dispose()
     }
     const fisherPerSec = (tb * 1000) / fisher.perCallMs
-    opts.log?.(`${m.name}: Fisher ${fisherPerSec.toFixed(1)} samples/s (PyTorch batch-1 loop ${m.torchFisherPerSec})`)
+    opts.log?.(`${m.name}: Fisher ${fisherPerSec.toFixed(1)} samples/s`)
     return {
       model: m.name,
       layers: m.layers,
@@ -124,11 +123,10 @@ export async function benchModel(
       parameters: countParameters(cfg),
       seqLen,
       forward: { batchSize: fb, samplesPerSec: (fb * 1000) / fwd.perCallMs, iterations: fwd.iterations },
-      forwardBackward: { batchSize: tb, samplesPerSec: fbPerSec, iterations: fb2.iterations, vsTorchTrain: fbPerSec / m.torchTrainPerSec },
-      fisher: { batchSize: tb, samplesPerSec: fisherPerSec, iterations: fisher.iterations, vsTorchFisher: fisherPerSec / m.torchFisherPerSec },
+      forwardBackward: { batchSize: tb, samplesPerSec: fbPerSec, iterations: fb2.iterations },
+      fisher: { batchSize: tb, samplesPerSec: fisherPerSec, iterations: fisher.iterations },
       peakTensorBytes,
-      peakRssBytes: peakRss,
-      torch: { trainPerSec: m.torchTrainPerSec, fisherPerSec: m.torchFisherPerSec }
+      peakRssBytes: peakRss
     }
   } finally {
     model.dispose()

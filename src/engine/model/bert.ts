@@ -21,6 +21,8 @@ import { bertParameterSpec, type BertConfig, type ParamSpec, type StateDict } fr
 import { hasSyncReads } from '../backend'
 import { sumRowsPerSampleHost } from '../util/host-view'
 import { embeddingGradTensor, sparseEmbeddingGradTensor, sparseLinearGradTensor } from './sparse-grad'
+import { section } from '../util/profile'
+import { Rng } from '../util/rng'
 
 /** A tokenised batch, row-major [batchSize, seqLen]. */
 export interface BertBatch {
@@ -218,10 +220,14 @@ export class BertForSequenceClassification {
   }
 
   private linear(x: T, prefix: string): T {
-    return tf.add(tf.matMul(x, this.wT(`${prefix}.weight`)), this.param(`${prefix}.bias`))
+    return section('linear', () => tf.add(tf.matMul(x, this.wT(`${prefix}.weight`)), this.param(`${prefix}.bias`)))
   }
 
   private layerNorm(x: T, prefix: string): { y: T; cache: LNCache } {
+    return section('layer norm', () => this.layerNormImpl(x, prefix))
+  }
+
+  private layerNormImpl(x: T, prefix: string): { y: T; cache: LNCache } {
     const eps = this.config.layer_norm_eps
     const mean = tf.mean(x, -1, true)
     const xc = tf.sub(x, mean)
@@ -233,6 +239,10 @@ export class BertForSequenceClassification {
   }
 
   private activation(u: T): { act: T; cdf: T | null } {
+    return section('gelu', () => this.activationImpl(u))
+  }
+
+  private activationImpl(u: T): { act: T; cdf: T | null } {
     switch (this.config.hidden_act) {
       case 'gelu': {
         const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2))))
@@ -249,6 +259,10 @@ export class BertForSequenceClassification {
   }
 
   private activationGrad(u: T, cdf: T | null, dOut: T): T {
+    return section('gelu', () => this.activationGradImpl(u, cdf, dOut))
+  }
+
+  private activationGradImpl(u: T, cdf: T | null, dOut: T): T {
     switch (this.config.hidden_act) {
       case 'gelu': {
         // d/du [u Φ(u)] = Φ(u) + u φ(u)
@@ -274,8 +288,14 @@ export class BertForSequenceClassification {
   private dropoutMask(shape: number[], rate: number, opts: ForwardOptions, counter: { n: number }): T | null {
     if (!opts.training || rate <= 0) return null
     const seed = (opts.dropoutSeed ?? 0) * 1000 + counter.n++
-    const keep = tf.greaterEqual(tf.randomUniform(shape, 0, 1, 'float32', seed), rate)
-    return tf.mul(tf.cast(keep, 'float32'), 1 / (1 - rate))
+    return section('dropout', () => {
+      // drawn on the host in one pass (xoshiro128**, seeded per call) and uploaded once: tf.randomUniform +
+      // greaterEqual + cast + mul cost ~10x more on wasm (the uniform draws run in JS there too)
+      const n = shape.reduce((a, b) => a * b, 1)
+      const data = new Float32Array(n)
+      new Rng(seed).fillKeepMask(data, rate, Math.fround(1 / (1 - rate)))
+      return tf.tensor(data, shape, 'float32')
+    })
   }
 
   private static applyMask(x: T, mask: T | null): T {
@@ -316,11 +336,13 @@ export class BertForSequenceClassification {
     const ids = tf.tensor1d(batch.inputIds, 'int32')
     const tts = tf.tensor1d(batch.tokenTypeIds, 'int32')
     const pos = tf.tensor1d(Int32Array.from({ length: N }, (_, i) => i % Tn), 'int32')
-    const emb = tf.addN([
-      tf.gather(this.param('bert.embeddings.word_embeddings.weight'), ids),
-      tf.gather(this.param('bert.embeddings.position_embeddings.weight'), pos),
-      tf.gather(this.param('bert.embeddings.token_type_embeddings.weight'), tts)
-    ])
+    const emb = section('embeddings', () =>
+      tf.addN([
+        tf.gather(this.param('bert.embeddings.word_embeddings.weight'), ids),
+        tf.gather(this.param('bert.embeddings.position_embeddings.weight'), pos),
+        tf.gather(this.param('bert.embeddings.token_type_embeddings.weight'), tts)
+      ])
+    )
     const ln0 = this.layerNorm(emb, 'bert.embeddings.LayerNorm')
     const embMask = this.dropoutMask([N, H], cfg.hidden_dropout_prob, opts, counter)
     let x = BertForSequenceClassification.applyMask(ln0.y, embMask)
@@ -331,15 +353,15 @@ export class BertForSequenceClassification {
     const layers: LayerCache[] = []
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
       const p = `bert.encoder.layer.${l}`
-      const heads = (t: T) => tf.transpose(tf.reshape(t, [B, Tn, nh, dh]), [0, 2, 1, 3])
+      const heads = (t: T) => section('attention', () => tf.transpose(tf.reshape(t, [B, Tn, nh, dh]), [0, 2, 1, 3]))
       const qh = heads(this.linear(x, `${p}.attention.self.query`))
       const kh = heads(this.linear(x, `${p}.attention.self.key`))
       const vh = heads(this.linear(x, `${p}.attention.self.value`))
-      const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), scale), maskBias)
-      const probs = tf.softmax(scores)
+      const scores = section('attention', () => tf.add(tf.mul(tf.matMul(qh, kh, false, true), scale), maskBias))
+      const probs = section('softmax', () => tf.softmax(scores))
       const probsMask = this.dropoutMask([B, nh, Tn, Tn], cfg.attention_probs_dropout_prob, opts, counter)
       const probsDrop = BertForSequenceClassification.applyMask(probs, probsMask)
-      const ctx = tf.reshape(tf.transpose(tf.matMul(probsDrop, vh), [0, 2, 1, 3]), [N, H])
+      const ctx = section('attention', () => tf.reshape(tf.transpose(tf.matMul(probsDrop, vh), [0, 2, 1, 3]), [N, H]))
       const attnOutMask = this.dropoutMask([N, H], cfg.hidden_dropout_prob, opts, counter)
       const attnOut = BertForSequenceClassification.applyMask(this.linear(ctx, `${p}.attention.output.dense`), attnOutMask)
       const ln1 = this.layerNorm(tf.add(attnOut, x), `${p}.attention.output.LayerNorm`)
@@ -412,30 +434,38 @@ export class BertForSequenceClassification {
           if (want(wName)) {
             const dy3 = tf.reshape(dy, [B, rowsPerSample, dy.shape[1]!])
             const x3 = tf.reshape(x, [B, rowsPerSample, x.shape[1]!])
-            const g = tf.matMul(dy3, x3, true, false) // [B, out, in]
+            const g = section('per-sample dW', () => tf.matMul(dy3, x3, true, false)) // [B, out, in]
             sink.dense(wName, g)
             g.dispose() // the largest tensors of the pass: free each one once the sink has it, not at the end
           }
-          if (want(bName)) sink.dense(bName, sumRowsPerSample(dy, B))
+          if (want(bName)) {
+            const g = section('bias/LN grads (host row sums)', () => sumRowsPerSample(dy, B))
+            sink.dense(bName, g)
+          }
         } else {
           const entries = opts.gradEntries?.(wName)
-          if (want(wName)) grads[wName] = entries ? sparseLinearGradTensor(x, dy, entries) : tf.matMul(dy, x, true, false) // [k] or [out, in]
-          if (want(bName)) grads[bName] = sumRows(dy)
+          if (want(wName)) {
+            grads[wName] = entries
+              ? section('dW masked entries', () => sparseLinearGradTensor(x, dy, entries))
+              : section('dW dense', () => tf.matMul(dy, x, true, false)) // [k] or [out, in]
+          }
+          if (want(bName)) grads[bName] = section('bias/LN grads (host row sums)', () => sumRows(dy))
         }
       }
       const linearBack = (prefix: string, x: T, dy: T, rowsPerSample: number, needDx: boolean): T | null => {
         linearGrads(prefix, x, dy, rowsPerSample)
-        return needDx ? tf.matMul(dy, this.param(`${prefix}.weight`)) : null
+        return needDx ? section('linear dX', () => tf.matMul(dy, this.param(`${prefix}.weight`))) : null
       }
-      const lnBack = (prefix: string, c: LNCache, dy: T): T => {
+      const lnBack = (prefix: string, c: LNCache, dy: T): T => section('layer norm', () => lnBackImpl(prefix, c, dy))
+      const lnBackImpl = (prefix: string, c: LNCache, dy: T): T => {
         const gName = `${prefix}.weight`
         const bName = `${prefix}.bias`
         if (sink) {
-          if (want(gName)) sink.dense(gName, sumRowsPerSample(tf.mul(dy, c.xhat), B))
-          if (want(bName)) sink.dense(bName, sumRowsPerSample(dy, B))
+          if (want(gName)) sink.dense(gName, section('bias/LN grads (host row sums)', () => sumRowsPerSample(tf.mul(dy, c.xhat), B)))
+          if (want(bName)) sink.dense(bName, section('bias/LN grads (host row sums)', () => sumRowsPerSample(dy, B)))
         } else {
-          if (want(gName)) grads[gName] = sumRows(tf.mul(dy, c.xhat))
-          if (want(bName)) grads[bName] = sumRows(dy)
+          if (want(gName)) grads[gName] = section('bias/LN grads (host row sums)', () => sumRows(tf.mul(dy, c.xhat)))
+          if (want(bName)) grads[bName] = section('bias/LN grads (host row sums)', () => sumRows(dy))
         }
         const dxhat = tf.mul(dy, this.param(gName))
         const m1 = tf.mean(dxhat, -1, true)
@@ -468,19 +498,22 @@ export class BertForSequenceClassification {
         const dSum1 = lnBack(`${p}.attention.output.LayerNorm`, c.ln1, dH1)
         const dAttnOut = BertForSequenceClassification.applyMask(dSum1, c.attnOutMask)
         const dCtx = linearBack(`${p}.attention.output.dense`, c.ctx, dAttnOut, Tn, true)!
-        const dCtxH = rowsToHeads(dCtx) // [B, nh, T, dh]
-        const dProbsDrop = tf.matMul(dCtxH, c.vh, false, true) // [B, nh, T, T]
-        const dVh = tf.matMul(c.probsDrop, dCtxH, true, false) // [B, nh, T, dh]
-        const dProbs = BertForSequenceClassification.applyMask(dProbsDrop, c.probsMask)
-        // softmax backward: ds = p ⊙ (dp − Σ_j dp_j p_j)
-        const dScores = tf.mul(c.probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, c.probs), -1, true)))
-        const scale = 1 / Math.sqrt(dh)
-        const dQh = tf.mul(tf.matMul(dScores, c.kh), scale)
-        const dKh = tf.mul(tf.matMul(dScores, c.qh, true, false), scale)
+        const { dQh, dKh, dVh } = section('attention', () => {
+          const dCtxH = rowsToHeads(dCtx) // [B, nh, T, dh]
+          const dProbsDrop = tf.matMul(dCtxH, c.vh, false, true) // [B, nh, T, T]
+          const dVh = tf.matMul(c.probsDrop, dCtxH, true, false) // [B, nh, T, dh]
+          const dProbs = BertForSequenceClassification.applyMask(dProbsDrop, c.probsMask)
+          // softmax backward: ds = p ⊙ (dp − Σ_j dp_j p_j)
+          const dScores = section('softmax', () => tf.mul(c.probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, c.probs), -1, true))))
+          const scale = 1 / Math.sqrt(dh)
+          const dQh = headsToRows(tf.mul(tf.matMul(dScores, c.kh), scale))
+          const dKh = headsToRows(tf.mul(tf.matMul(dScores, c.qh, true, false), scale))
+          return { dQh, dKh, dVh: headsToRows(dVh) }
+        })
         const needDx = l > lowest || lowest === -1
-        const dxQ = linearBack(`${p}.attention.self.query`, c.x, headsToRows(dQh), Tn, needDx)
-        const dxK = linearBack(`${p}.attention.self.key`, c.x, headsToRows(dKh), Tn, needDx)
-        const dxV = linearBack(`${p}.attention.self.value`, c.x, headsToRows(dVh), Tn, needDx)
+        const dxQ = linearBack(`${p}.attention.self.query`, c.x, dQh, Tn, needDx)
+        const dxK = linearBack(`${p}.attention.self.key`, c.x, dKh, Tn, needDx)
+        const dxV = linearBack(`${p}.attention.self.value`, c.x, dVh, Tn, needDx)
         if (!needDx) return grads
         dx = tf.addN([dSum1, dxQ!, dxK!, dxV!])
       }
@@ -500,10 +533,11 @@ export class BertForSequenceClassification {
           for (const e of tables) sink.embedding(e.name, e.rows, g, B, Tn)
         }
       } else {
-        const seg = (name: string, rows: Int32Array, n: number) => {
-          const entries = opts.gradEntries?.(name)
-          return entries ? sparseEmbeddingGradTensor(dEmb, rows, cfg.hidden_size, entries) : embeddingGradTensor(dEmb, rows, n)
-        }
+        const seg = (name: string, rows: Int32Array, n: number) =>
+          section('embeddings', () => {
+            const entries = opts.gradEntries?.(name)
+            return entries ? sparseEmbeddingGradTensor(dEmb, rows, cfg.hidden_size, entries) : embeddingGradTensor(dEmb, rows, n)
+          })
         if (want(word)) grads[word] = seg(word, cache.ids, cfg.vocab_size)
         if (want(posName)) grads[posName] = seg(posName, posIds, cfg.max_position_embeddings)
         if (want(typeName)) grads[typeName] = seg(typeName, cache.tt, cfg.type_vocab_size)

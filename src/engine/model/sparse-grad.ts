@@ -11,6 +11,23 @@ import * as tf from '@tensorflow/tfjs'
 import { deviceBufferLimit, hasSyncReads } from '../backend'
 import { hostView } from '../util/host-view'
 
+/** Row and column of each flat index f = o·in + i, cached per (indices array, in). */
+const decomposed = new WeakMap<Int32Array, { inDim: number; rows: Int32Array; cols: Int32Array }>()
+function decompose(indices: Int32Array, inDim: number): { rows: Int32Array; cols: Int32Array } {
+  const hit = decomposed.get(indices)
+  if (hit && hit.inDim === inDim) return hit
+  const rows = new Int32Array(indices.length)
+  const cols = new Int32Array(indices.length)
+  for (let j = 0; j < indices.length; j++) {
+    const o = Math.floor(indices[j] / inDim)
+    rows[j] = o
+    cols[j] = indices[j] - o * inDim
+  }
+  const d = { inDim, rows, cols }
+  decomposed.set(indices, d)
+  return d
+}
+
 /** sparseLinearGrad as a [k] tensor; on webgpu computed on the device (dense dYᵀX, then the k entries). */
 export function sparseLinearGradTensor(x: tf.Tensor, dy: tf.Tensor, indices: Int32Array): tf.Tensor {
   if (hasSyncReads()) return tf.tensor1d(sparseLinearGrad(x, dy, indices))
@@ -81,32 +98,29 @@ export function sparseEmbeddingGradTensor(g: tf.Tensor, rows: Int32Array, H: num
   })
 }
 
-/** dW[o, i] = Σ_n dy[n, o] · x[n, i] at the given flat indices f = o·in + i of W [out, in]. */
+/**
+ * dW[o, i] = Σ_n dy[n, o] · x[n, i] at the given flat indices f = o·in + i of W [out, in].
+ * Sample rows outermost: each row of x and dy is read once while it is in cache, and every entry's sum
+ * runs over n in ascending order in float64 (rows with dy[n, o] = 0, e.g. padding, are skipped).
+ */
 export function sparseLinearGrad(x: tf.Tensor, dy: tf.Tensor, indices: Int32Array): Float32Array {
   const N = x.shape[0]!
   const inDim = x.shape[1]!
   const outDim = dy.shape[1]!
+  const { rows, cols } = decompose(indices, inDim)
   const xv = hostView(x)
   const dv = hostView(dy)
-  const out = new Float32Array(indices.length)
-  let j = 0
-  while (j < indices.length) {
-    const o = Math.floor(indices[j] / inDim)
-    let end = j
-    while (end < indices.length && Math.floor(indices[end] / inDim) === o) end++
-    const cols = indices.subarray(j, end)
-    const acc = new Float64Array(cols.length)
-    const base = o * inDim
-    for (let n = 0; n < N; n++) {
-      const a = dv[n * outDim + o]
-      if (a === 0) continue // padding rows carry no gradient
-      const row = n * inDim - base
-      for (let c = 0; c < cols.length; c++) acc[c] += a * xv[row + cols[c]]
+  const k = indices.length
+  const acc = new Float64Array(k)
+  for (let n = 0; n < N; n++) {
+    const xo = n * inDim
+    const d0 = n * outDim
+    for (let j = 0; j < k; j++) {
+      const a = dv[d0 + rows[j]]
+      if (a !== 0) acc[j] += a * xv[xo + cols[j]]
     }
-    for (let c = 0; c < cols.length; c++) out[j + c] = acc[c]
-    j = end
   }
-  return out
+  return Float32Array.from(acc)
 }
 
 /** Embedding table gradient at flat indices f = row·H + h: Σ over tokens t with rows[t] = row of g[t, h]. */

@@ -44,6 +44,34 @@ export class Rng {
     return result
   }
 
+  /**
+   * Inverted-dropout mask: out[i] = scale with probability 1 − rate (a 32-bit draw ≥ rate·2³²), else 0.
+   * One draw per element, the generator's state kept in locals (this is the hot loop of dropout).
+   */
+  fillKeepMask(out: Float32Array, rate: number, scale: number): void {
+    const thr = Math.min(4294967295, Math.floor(rate * 4294967296))
+    let s0 = this.s0
+    let s1 = this.s1
+    let s2 = this.s2
+    let s3 = this.s3
+    for (let i = 0; i < out.length; i++) {
+      const m = Math.imul(s1, 5) >>> 0
+      const r = Math.imul((m << 7) | (m >>> 25), 9) >>> 0
+      const t = (s1 << 9) >>> 0
+      s2 ^= s0
+      s3 ^= s1
+      s1 ^= s2
+      s0 ^= s3
+      s2 ^= t
+      s3 = ((s3 << 11) | (s3 >>> 21)) >>> 0
+      out[i] = r >= thr ? scale : 0
+    }
+    this.s0 = s0 >>> 0
+    this.s1 = s1 >>> 0
+    this.s2 = s2 >>> 0
+    this.s3 = s3 >>> 0
+  }
+
   /** Uniform in [0, 1) with 53 random bits. */
   next(): number {
     const hi = this.nextU32() >>> 5
