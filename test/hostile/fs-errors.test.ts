@@ -240,8 +240,7 @@ describe('paths through a regular file (ENOTDIR), folders and files in the wrong
     await refusedBeforeWork(['init-model', '--out', f, '--vocab', VOCAB_FILE], f, /EEXIST/)
     await refusedBeforeWork(['export', 'hf-model', '--runs', srcRuns, '--run', runId, '--out', f], f, /EEXIST/)
   })
-  // FIXME(merge of issues 12/18/14): fails after merging the branches together; see the closing note
-  it.skip('a missing folder with --within is named, not created (ENOENT)', async () => {
+  it('a missing folder with --within is named, not created (ENOENT)', async () => {
     const within = join(tmp, 'within')
     mkdirSync(within)
     await refusedBeforeWork(['export', 'mask', '--runs', srcRuns, '--run', runId, '--within', within, '--out', 'no/such/m.safetensors'], join(within, 'no/such'), /does not exist \(ENOENT\); create the folder first/, within)

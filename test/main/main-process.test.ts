@@ -26,7 +26,11 @@ function call(channel: string, params?: unknown, url = appUrl): Promise<Result<u
   return handler({ senderFrame: { url } }, params) as Promise<Result<unknown>>
 }
 
+const savedDataDir = process.env.IRD_DATA_DIR
 beforeAll(async () => {
+  // this suite checks the desktop default (Electron's userData), so not the override the vitest
+  // globalSetup sets for every other test (the fake electron's userData is a fresh temp folder)
+  delete process.env.IRD_DATA_DIR
   // main logs every engine line and every blocked request; keep the test output readable
   vi.spyOn(console, 'log').mockImplementation(() => undefined)
   vi.spyOn(console, 'warn').mockImplementation(() => undefined)
@@ -37,6 +41,7 @@ beforeAll(async () => {
 })
 afterAll(() => {
   vi.restoreAllMocks()
+  if (savedDataDir !== undefined) process.env.IRD_DATA_DIR = savedDataDir
 })
 
 describe('Electron main (fake electron, real engine process)', () => {
@@ -95,8 +100,7 @@ describe('Electron main (fake electron, real engine process)', () => {
     expect(home.prevented).toBe(false)
   })
 
-  // FIXME(merge of issues 12/18/14): fails after merging the branches together; see the closing note
-  it.skip('answers app:info for the desktop shell: its data folder, runs under it, dialogs available', async () => {
+  it('answers app:info for the desktop shell: its data folder, runs under it, dialogs available', async () => {
     const info = await call('app:info')
     expect(info).toMatchObject({ ok: true, value: { mode: 'electron', dataDir: f.userData, fileDialogs: true } })
     expect((info as { value: { runsDir: string } }).value.runsDir).toBe(join(f.userData, 'runs'))
@@ -119,8 +123,7 @@ describe('Electron main (fake electron, real engine process)', () => {
     expect(await call('app:pickPath', { kind: 'folder' })).toEqual({ ok: true, value: { path: null } })
   })
 
-  // FIXME(merge of issues 12/18/14): fails after merging the branches together; see the closing note
-  it.skip('keeps the datasets registry in the app data folder', async () => {
+  it('keeps the datasets registry in the app data folder', async () => {
     const imported = await call('datasets:import', { source: { name: 'tiny.tsv', content: 'sentence\tlabel\nok\t1\nbad\t0\n' } })
     expect(imported).toMatchObject({ ok: true, value: { name: 'tiny.tsv', uploaded: true } })
     const listed = (await call('datasets:list')) as { ok: true; value: Array<{ path: string }> }

@@ -71,7 +71,7 @@ function needOut(flags: Flags, kind: string, what: string): string {
   } catch (e) {
     throw new CliError((e as Error).message)
   }
-  requireWritable('out', target, kind === 'hf-model' ? 'new-folder' : 'file', { createParents: within === undefined, keep: within === undefined })
+  requireWritable('out', target, kind === 'hf-model' ? 'new-folder' : 'file', { createParents: within === undefined, keep: true })
   return out
 }
 
@@ -91,10 +91,12 @@ async function asCliError<T>(f: () => T | Promise<T>): Promise<T> {
 /**
  * Create the missing parent folders of an export's output (so `--out a/b/c.zip` works in a fresh folder),
  * after the path was checked against --within. Returns the folders it made, outermost first, so a
- * failed export can take them away again.
+ * failed export can take them away again. With --within nothing is created: what exists inside the
+ * confining folder decides, and needOut's probe names a missing folder (ENOENT).
  */
 function makeParents(out: string, within: string | undefined): string[] {
   const target = asCliErrorSync(() => resolveExportPath(out, within))
+  if (within !== undefined) return []
   const made: string[] = []
   for (let d = dirname(target); !existsSync(d); d = dirname(d)) made.unshift(d)
   if (made.length) {

@@ -16,7 +16,7 @@
  * hundreds of runs list in milliseconds.
  * Must not: run anything, or write outside its runs directory (run ids are checked).
  */
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { basename, join, resolve } from 'node:path'
@@ -284,14 +284,29 @@ export class RunStore {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 20) throw isFsError(e) ? fsWriteError(e, dir, 'create the run folder') : e
       }
     }
+    // The run's first files are written in a staging folder (a .tmp- name the index skips) and moved over
+    // the empty folder claimed above in one rename: a listing by another process (a Slurm array task on a
+    // shared runs folder) sees nothing or a whole running run, never a config.json without its summary.
+    const staging = `${dir}.tmp-${randomBytes(4).toString('hex')}`
     const run = new Run(id, dir)
     try {
-      writeJsonAtomic(join(dir, 'config.json'), opts.config)
+      mkdirSync(staging)
+      const first = new Run(id, staging)
+      writeJsonAtomic(join(staging, 'config.json'), opts.config)
       const now = new Date().toISOString()
-      run.summary = { ...opts.summary, id, name: opts.name, status: 'running', startedAt: now }
-      run.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now, ...owner() })
-      run.writeSummary()
+      first.summary = run.summary = { ...opts.summary, id, name: opts.name, status: 'running', startedAt: now }
+      first.writeStatus({ status: 'running', pid: process.pid, startedAt: now, updatedAt: now, ...owner() })
+      first.writeSummary()
+      try {
+        renameSync(staging, dir) // POSIX: replaces the empty claimed folder atomically
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== 'EPERM' && code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'EACCES') throw e
+        rmdirSync(dir) // Windows will not rename onto a folder: give up the claim, then move in
+        renameSync(staging, dir)
+      }
     } catch (e) {
+      rmSync(staging, { recursive: true, force: true })
       rmSync(dir, { recursive: true, force: true })
       if (isFsError(e)) throw fsWriteError(e, dir, 'start the run in')
       throw e

@@ -16,8 +16,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'ird-writers-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 describe('a runs folder with 8 concurrent writers', () => {
-  // FIXME(merge of issues 12/18/14): fails after merging the branches together; see the closing note
-  it.skip('keeps every run whole and distinct; listing never fails meanwhile', async () => {
+  it('keeps every run whole and distinct; listing never fails meanwhile', async () => {
     const runs = join(tmp, 'runs')
     const WRITERS = 8
     const EACH = 12
