@@ -1,14 +1,11 @@
 /** The CLI as a user runs it: real processes, exit codes, messages, files. */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { saveModelFolder } from '../../src/engine/io/model-folder'
-import { makeConfig } from '../../src/engine/model/config'
-import { initState } from '../../src/engine/model/init'
-import { BertTokenizer } from '../../src/engine/tokenizer'
 import { GLUE_DIR, REPO_ROOT, VOCAB_FILE } from '../helpers/shared-data'
+import { writeTinyModel } from '../helpers/tiny-model'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-cli-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -21,12 +18,7 @@ function cli(...args: string[]) {
 describe('ird-studio CLI', () => {
   const model = join(tmp, 'model')
   beforeAll(() => {
-    const vocab = join(tmp, 'vocab')
-    mkdirSync(vocab)
-    copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
-    BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
-    const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 128 })
-    saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
+    writeTinyModel(model, { vocabDir: join(tmp, 'vocab') })
   })
 
   it('bench writes its JSON into a folder that does not exist yet (a fresh clone has no .bench/)', () => {

@@ -4,18 +4,15 @@
  * checkpoints that name their classes, exports that create their folders.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runsDirOf } from '../../src/cli/command'
 import { defaultRunsDir } from '../../src/engine/host/paths'
-import { saveModelFolder } from '../../src/engine/io/model-folder'
-import { makeConfig } from '../../src/engine/model/config'
-import { initState } from '../../src/engine/model/init'
 import { RunStore } from '../../src/engine/runs/store'
-import { BertTokenizer } from '../../src/engine/tokenizer'
-import { GLUE_DIR, REPO_ROOT, VOCAB_FILE } from '../helpers/shared-data'
+import { GLUE_DIR, REPO_ROOT } from '../helpers/shared-data'
+import { writeTinyModel } from '../helpers/tiny-model'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-newuser-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -38,12 +35,7 @@ function head(src: string, lines: number, dest: string): string {
 }
 
 beforeAll(() => {
-  const vocab = join(tmp, 'vocab')
-  mkdirSync(vocab)
-  copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
-  BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
-  const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 128 })
-  saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
+  writeTinyModel(model, { vocabDir: join(tmp, 'vocab') })
   // SST-2 rows under names that say nothing of their split
   head(SST('dev.tsv'), 41, join(tmp, 'data.tsv'))
   head(SST('dev.tsv'), 41, join(tmp, 'val.tsv'))

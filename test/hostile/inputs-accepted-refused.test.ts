@@ -5,20 +5,17 @@
  * name, a repeated flag, an integer beyond exact range or bound are refused; a keep ratio of 1 reads 100%.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseArgs, UsageError, type FlagSpec } from '../../src/cli/args'
 import { loadWithReport } from '../../src/engine/data'
 import { sniffFormat } from '../../src/engine/data/sniff'
-import { saveModelFolder } from '../../src/engine/io/model-folder'
-import { makeConfig } from '../../src/engine/model/config'
-import { initState } from '../../src/engine/model/init'
 import { keepRatioText, runsTable } from '../../src/engine/runs/compare'
 import type { RunSummary } from '../../src/engine/runs/store'
-import { BertTokenizer } from '../../src/engine/tokenizer'
-import { REPO_ROOT, VOCAB_FILE } from '../helpers/shared-data'
+import { REPO_ROOT } from '../helpers/shared-data'
+import { writeTinyModel } from '../helpers/tiny-model'
 
 const tmp = mkdtempSync(join(tmpdir(), 'ird-inputs-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -30,12 +27,7 @@ const model = join(tmp, 'model')
 const PY_CSV = 'sentence,label\r\n"good, very good",1\r\n"he said ""hi""",0\r\n"line one\nline two, again",1\r\nplain,0\r\n'
 
 beforeAll(() => {
-  const vocab = join(tmp, 'vocab')
-  mkdirSync(vocab)
-  copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
-  BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
-  const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 64 })
-  saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
+  writeTinyModel(model, { vocabDir: join(tmp, 'vocab'), maxPositions: 64 })
 })
 
 describe('CSV by RFC 4180', () => {

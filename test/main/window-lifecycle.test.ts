@@ -4,18 +4,15 @@
  * window that gets the live run's snapshot and then its events; once the run ends with no window open,
  * the app quits (stopping the engine gracefully).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { saveModelFolder } from '../../src/engine/io/model-folder'
-import { makeConfig } from '../../src/engine/model/config'
-import { initState } from '../../src/engine/model/init'
-import { BertTokenizer } from '../../src/engine/tokenizer'
 import { defaultRunConfig, type Result, type RunConfig, type RunSnapshot } from '../../src/shared/contract'
-import { GLUE_DIR, VOCAB_FILE } from '../helpers/shared-data'
+import { GLUE_DIR } from '../helpers/shared-data'
 import { createFakeElectron } from './fake-electron'
+import { writeTinyModel } from '../helpers/tiny-model'
 
 const fake = vi.hoisted(() => ({ current: undefined as unknown as ReturnType<typeof createFakeElectron> }))
 vi.mock('electron', async () => {
@@ -60,12 +57,7 @@ function longRun(): RunConfig {
 beforeAll(async () => {
   vi.spyOn(console, 'log').mockImplementation(() => undefined)
   vi.spyOn(console, 'warn').mockImplementation(() => undefined)
-  const vocab = join(tmp, 'vocab')
-  mkdirSync(vocab)
-  copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
-  BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
-  const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 128 })
-  saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
+  writeTinyModel(model, { vocabDir: join(tmp, 'vocab') })
   await import('../../src/main/index')
   f = fake.current
   await new Promise((resolve) => setTimeout(resolve, 0))

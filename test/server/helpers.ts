@@ -2,19 +2,16 @@
  * A test AppHost on the real engine process (src/engine/process.ts under tsx, wasm), a tiny model and
  * helpers to call it as a renderer does and to wait for events. Used by app-host and engine-crash tests.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AppHost } from '../../src/engine/host/app-host'
 import { createCallRouter } from '../../src/engine/host/call-router'
 import { EngineHost } from '../../src/engine/host/engine-host'
-import { saveModelFolder } from '../../src/engine/io/model-folder'
-import { makeConfig } from '../../src/engine/model/config'
-import { initState } from '../../src/engine/model/init'
-import { BertTokenizer } from '../../src/engine/tokenizer'
 import { defaultRunConfig, type CallName, type CallParams, type CallResult, type ContractEvent, type RunConfig } from '../../src/shared/contract'
-import { GLUE_DIR, VOCAB_FILE } from '../helpers/shared-data'
+import { GLUE_DIR } from '../helpers/shared-data'
+import { writeTinyModel } from '../helpers/tiny-model'
 
 const ENGINE_ENTRY = fileURLToPath(new URL('../../src/engine/process.ts', import.meta.url))
 
@@ -59,12 +56,7 @@ export function createTestHost(prefix: string) {
   }
 
   async function start(): Promise<void> {
-    const vocab = join(tmp, 'vocab')
-    mkdirSync(vocab)
-    copyFileSync(VOCAB_FILE, join(vocab, 'vocab.txt'))
-    BertTokenizer.fromFolder(vocab).saveToFolder(vocab)
-    const cfg = makeConfig({ hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 128 })
-    saveModelFolder(model, { config: cfg, state: initState(cfg, 3), vocab })
+    writeTinyModel(model, { vocabDir: join(tmp, 'vocab') })
     await host.start()
   }
   async function stop(): Promise<void> {

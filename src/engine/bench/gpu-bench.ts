@@ -11,7 +11,7 @@ import { FisherAccumulator } from '../fisher/accumulator'
 import { BertForSequenceClassification, disposeCache } from '../model/bert'
 import { countParameters, numel, type BertConfig } from '../model/config'
 import { initState } from '../model/init'
-import { train } from '../train/trainer'
+import { timeTrainSteps } from '../train/bench'
 import type { TrainMask } from '../train/masked-params'
 import { Rng } from '../util/rng'
 import { benchConfig, type BenchModel } from './configs'
@@ -103,26 +103,7 @@ async function benchOne(m: BenchModel, o: { seqLen: number; batch: number; secon
     // masked fine-tuning: the trainer itself on fixed-length rows, steps after the first (warm-up) timed
     const rng = new Rng(5)
     const rows = Array.from({ length: B * (o.trainSteps + 1) }, (_, i) => ({ inputIds: [101, ...Array.from({ length: o.seqLen - 2 }, () => 1000 + rng.int(cfg.vocab_size - 1000)), 102], label: i % 2 }))
-    const times: number[] = []
-    let last = performance.now()
-    await train({
-      model,
-      mask: randomMask(model, 0.005, 7),
-      train: rows,
-      epochs: 1,
-      batchSize: B,
-      lr: 1e-4,
-      maxLength: o.seqLen,
-      eventIntervalMs: 0,
-      onEvent: (e) => {
-        if (e.type !== 'step') return
-        const now = performance.now()
-        times.push(now - last)
-        last = now
-      }
-    })
-    const steady = times.slice(1)
-    const stepMs = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length)
+    const { stepMs } = await timeTrainSteps({ model, mask: randomMask(model, 0.005, 7), train: rows, epochs: 1, batchSize: B, lr: 1e-4, maxLength: o.seqLen })
     return {
       model: m.name,
       layers: m.layers,

@@ -11,7 +11,7 @@ import { initState } from '../model/init'
 import { Rng } from '../util/rng'
 import { SparseAdamW, clipGradNorm } from './adamw'
 import { MaskedParams, type TrainMask } from './masked-params'
-import { train } from './trainer'
+import { train, type TrainOptions, type TrainResult } from './trainer'
 
 export interface MaskedTrainBench {
   mask: string
@@ -27,6 +27,27 @@ export interface MaskedTrainBench {
 }
 
 /** keep-ratio mask spread uniformly over every non-head tensor (as a global top-k of noise would be), head 'all'. */
+/**
+ * Run train() once and time its steps from the step events; the first step (warm-up: kernel compilation,
+ * pool start) is left out of the mean when there are more.
+ */
+export async function timeTrainSteps(opts: Omit<TrainOptions, 'onEvent' | 'eventIntervalMs'>): Promise<{ result: TrainResult; stepMs: number }> {
+  const times: number[] = []
+  let last = performance.now()
+  const result = await train({
+    ...opts,
+    eventIntervalMs: 0,
+    onEvent: (e) => {
+      if (e.type !== 'step') return
+      const now = performance.now()
+      times.push(now - last)
+      last = now
+    }
+  })
+  const steady = times.length > 1 ? times.slice(1) : times
+  return { result, stepMs: steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length) }
+}
+
 export function randomKeepMask(cfg: BertConfig, keepRatio: number, seed = 9): TrainMask {
   const rng = new Rng(seed)
   const mask: TrainMask = new Map()
@@ -61,25 +82,7 @@ export async function benchMaskedTraining(
     const mask = randomKeepMask(cfg, ratio)
     const model = BertForSequenceClassification.fromState(cfg, state)
     try {
-      const times: number[] = []
-      let last = performance.now()
-      const r = await train({
-        model,
-        mask,
-        train: examples,
-        epochs: 1,
-        batchSize: B,
-        maxLength: T,
-        eventIntervalMs: 0,
-        onEvent: (e) => {
-          if (e.type !== 'step') return
-          const now = performance.now()
-          times.push(now - last)
-          last = now
-        }
-      })
-      const steady = times.length > 1 ? times.slice(1) : times
-      const stepMs = steady.reduce((a, b) => a + b, 0) / steady.length
+      const { result: r, stepMs } = await timeTrainSteps({ model, mask, train: examples, epochs: 1, batchSize: B, maxLength: T })
       const params = await MaskedParams.create(model, mask)
       const opt = new SparseAdamW(params.slots.map((s) => ({ name: s.name, values: s.values, decay: false })))
       const grads = new Map(params.slots.map((s) => [s.name, tf.randomNormal(s.shape)]))
