@@ -188,10 +188,13 @@ function listEntry(store: RunStore, name: string): RunSummary | null {
       return damaged((e as Error).message)
     }
   }
+  // Looked at before the summary is read: a new run's files arrive together in one rename (RunStore.create),
+  // so once config.json or status.json is seen, a missing summary is damage, not a run being started.
+  const hasRunFiles = existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'status.json'))
   const summary = readRunJson(join(dir, 'summary.json'))
   if ('missing' in summary) {
-    // a run's folder without its summary: damaged; any other folder is not a run
-    if (existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'status.json'))) return damaged('summary.json is missing (deleted, or the run never finished starting)')
+    // a run's folder without its summary: damaged; any other folder (a run's claimed, still empty folder) is not a run
+    if (hasRunFiles) return damaged('summary.json is missing (deleted, or the run never finished starting)')
     return null
   }
   if ('fault' in summary) return damaged(summary.fault)

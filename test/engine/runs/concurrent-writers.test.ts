@@ -36,7 +36,7 @@ describe('a runs folder with 8 concurrent writers', () => {
     let seenMax = 0
     while (!finished) {
       const l = store.list() // must not throw while runs are being created and finished
-      for (const r of l) expect(['running', 'completed']).toContain(r.status)
+      for (const r of l) expect(['running', 'completed'], `${r.id}: ${r.reason}`).toContain(r.status)
       seenMax = Math.max(seenMax, l.length)
       listings++
       await new Promise((r) => setTimeout(r, 5))
