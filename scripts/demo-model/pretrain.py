@@ -267,6 +267,9 @@ def main():
     p.add_argument('--mask-prob', type=float, default=0.15)
     p.add_argument('--minutes', type=float, default=40.0, help='time budget; the schedule is set from --steps')
     p.add_argument('--steps', type=int, default=3000)
+    p.add_argument('--stop-step', type=int, default=0,
+                   help='stop after this many steps, the schedule still planned over --steps (0 = run to --steps); '
+                        'makes a run that was cut at a save point reproducible')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=1234)
     p.add_argument('--bench', type=int, default=0, help='time this many steps and exit')
@@ -297,6 +300,7 @@ def main():
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0.0}],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
     total = args.bench or args.steps
+    stop = min(total, args.stop_step) if args.stop_step else total
     warm = max(1, int(args.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
 
@@ -312,11 +316,11 @@ def main():
     heads.train()
     deadline = t0 + args.minutes * 60
     last_save = t0
-    while step < total and time.time() < deadline:
+    while step < stop and time.time() < deadline:
         epoch += 1
         examples = make_examples(units, rng, args.max_len)
         for batch in batches(examples, rng, args.tokens_per_batch, args.max_batch):
-            if step >= total or time.time() >= deadline:
+            if step >= stop or time.time() >= deadline:
                 break
             ids, types, att, mlm, nsp = collate(examples, batch, rng, c['vocab_size'], args.mask_prob)
             emb = bert.embeddings(ids, types)
