@@ -229,7 +229,8 @@ describe.skipIf(!CHROMIUM)('IRD Studio in a browser (browser mode, real engine)'
     await screenshot(p, 'run-monitor')
 
     await p.reload()
-    await p.waitForSelector('[data-testid="run-head"][data-status="running"]', { timeout: 30_000 })
+    // the engine trains on every core meanwhile, so the reloaded page may take a while to render
+    await p.waitForSelector('[data-testid="run-head"][data-status="running"]', { timeout: 60_000 })
     expect(p.url()).toContain(id)
     const elapsed1 = await p.textContent('[data-testid="run-elapsed"]')
     await p.waitForFunction((prev) => document.querySelector('[data-testid="run-elapsed"]')?.textContent !== prev, elapsed1, { timeout: 20_000 })
