@@ -20,7 +20,6 @@ import csv
 import json
 import os
 import random
-import struct
 import sys
 import time
 
@@ -28,21 +27,8 @@ T_START = time.perf_counter()
 
 import torch  # noqa: E402
 
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, meta in header.items():
-        if name == '__metadata__':
-            continue
-        if meta['dtype'] != 'F32':
-            raise SystemExit(f'{path}: tensor {name} is {meta["dtype"]}; this script reads F32 only')
-        a, b = meta['data_offsets']
-        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(meta['shape'])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'reference'))
+from bert_reference import read_safetensors  # noqa: E402
 
 
 def read_glue(path, task):

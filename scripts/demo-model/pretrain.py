@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'reference'))
-from bert_reference import BertModel, write_safetensors  # noqa: E402
+from bert_reference import BertModel, read_safetensors, write_safetensors  # noqa: E402
 
 CLS, SEP, MASK, PAD = 101, 102, 103, 0
 FIRST_NORMAL = 999  # ids below are [PAD], [unused*], [UNK], [CLS], [SEP], [MASK]
@@ -66,24 +66,6 @@ def hf_init(module, std):
         elif isinstance(m, nn.LayerNorm):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
-
-
-def read_safetensors(path):
-    """name -> float32 tensor (the format write_safetensors writes: 8-byte header length, JSON header, data)."""
-    import struct
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == '__metadata__':
-            continue
-        if h['dtype'] != 'F32':
-            raise SystemExit(f'{path}: {name} is {h["dtype"]}; only F32 checkpoints can be continued')
-        a, b = h['data_offsets']
-        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(h['shape']).clone()
-    return out
 
 
 def load_init(init_dir, bert, heads):

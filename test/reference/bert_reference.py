@@ -177,7 +177,24 @@ class BertForSequenceClassification(nn.Module):
         return logits, loss
 
 
-# ---------------------------------------------------------------- a tiny safetensors writer (independent of the TS one)
+# ---------------------------------------------------------------- a tiny safetensors reader and writer (independent of the TS ones)
+def read_safetensors(path):
+    """name -> float32 tensor (8-byte header length, JSON header, data); F32 tensors only."""
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == '__metadata__':
+            continue
+        if h['dtype'] != 'F32':
+            raise SystemExit(f'{path}: tensor {name} is {h["dtype"]}; only F32 tensors are read')
+        a, b = h['data_offsets']
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(h['shape'])
+    return out
+
+
 def write_safetensors(path, tensors, metadata=None):
     header, blobs, off = {}, [], 0
     if metadata:

@@ -29,33 +29,31 @@ export class Profiler {
   private readonly entries = new Map<string, ProfileEntry>()
 
   run<T>(name: string, fn: () => T): T {
-    this.stack.push(name)
-    const path = this.stack.join(' / ')
-    const c0 = cpuNow()
-    const t0 = performance.now()
+    const done = this.enter(name)
     try {
       return fn()
     } finally {
-      const ms = performance.now() - t0
-      const cpu = cpuNow() - c0
-      this.stack.pop()
-      let e = this.entries.get(path)
-      if (!e) this.entries.set(path, (e = { path, ms: 0, cpuMs: 0, calls: 0 }))
-      e.ms += ms
-      e.cpuMs += cpu
-      e.calls++
+      done()
     }
   }
 
   /** run() for an async fn: only meaningful while nothing else runs sections concurrently (benchmarks). */
   async runAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const done = this.enter(name)
+    try {
+      return await fn()
+    } finally {
+      done()
+    }
+  }
+
+  /** Open a section; the returned function closes it and adds its wall and CPU time under its path. */
+  private enter(name: string): () => void {
     this.stack.push(name)
     const path = this.stack.join(' / ')
     const c0 = cpuNow()
     const t0 = performance.now()
-    try {
-      return await fn()
-    } finally {
+    return () => {
       const ms = performance.now() - t0
       const cpu = cpuNow() - c0
       this.stack.pop()
