@@ -4,7 +4,9 @@
  * seeds): mean ± sample std over seeds, the margin over random, a paired t-test over seeds, and whether
  * the margin is larger than the seed spread (the larger of the two methods' standard deviations).
  *
- *   npx tsx scripts/demo-model/bars.ts .study/demo-encoder-bars/results.json [--keep 0.005] [--samples 1024]
+ *   npx tsx scripts/demo-model/bars.ts docs/demo-encoder-bars.json [--keep 0.005] [--samples 1024]
+ *
+ * (a study's JSON report: the --report file's .json sibling, e.g. docs/results.json for studies/glue-demo.json).
  *
  * Prints a markdown table (scores ×100, as GLUE reports them) for the model card.
  */
@@ -73,6 +75,16 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '
     process.stderr.write('usage: bars.ts RESULTS.json [--keep 0.005] [--samples 1024]\n')
     process.exit(2)
   }
-  const results = JSON.parse(readFileSync(positionals[0], 'utf8')) as { groups: StudyGroup[] }
+  let results: { groups?: StudyGroup[] }
+  try {
+    results = JSON.parse(readFileSync(positionals[0], 'utf8')) as { groups?: StudyGroup[] }
+  } catch (e) {
+    process.stderr.write(`bars.ts: cannot read ${positionals[0]}: ${(e as Error).message}\n(give a study's JSON report, e.g. docs/demo-encoder-bars.json)\n`)
+    process.exit(1)
+  }
+  if (!Array.isArray(results.groups)) {
+    process.stderr.write(`bars.ts: ${positionals[0]} has no "groups": it is not a study's JSON report (e.g. docs/demo-encoder-bars.json)\n`)
+    process.exit(1)
+  }
   process.stdout.write(renderBars(barRows(results.groups, Number(values.keep), Number(values.samples))))
 }
