@@ -75,16 +75,17 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '
     process.stderr.write('usage: bars.ts RESULTS.json [--keep 0.005] [--samples 1024]\n')
     process.exit(2)
   }
-  let results: { groups?: StudyGroup[] }
+  const file = positionals[0]
+  const fail = (why: string): never => {
+    process.stderr.write(`bars.ts: ${file}: ${why}; give a study's JSON report, e.g. docs/demo-encoder-bars.json\n`)
+    process.exit(1)
+  }
+  let results: { groups?: StudyGroup[] } = {}
   try {
-    results = JSON.parse(readFileSync(positionals[0], 'utf8')) as { groups?: StudyGroup[] }
+    results = JSON.parse(readFileSync(file, 'utf8')) as { groups?: StudyGroup[] }
   } catch (e) {
-    process.stderr.write(`bars.ts: cannot read ${positionals[0]}: ${(e as Error).message}\n(give a study's JSON report, e.g. docs/demo-encoder-bars.json)\n`)
-    process.exit(1)
+    fail(`cannot read it (${(e as Error).message})`)
   }
-  if (!Array.isArray(results.groups)) {
-    process.stderr.write(`bars.ts: ${positionals[0]} has no "groups": it is not a study's JSON report (e.g. docs/demo-encoder-bars.json)\n`)
-    process.exit(1)
-  }
-  process.stdout.write(renderBars(barRows(results.groups, Number(values.keep), Number(values.samples))))
+  if (!Array.isArray(results.groups)) fail('no "groups": not a study\'s JSON report')
+  process.stdout.write(renderBars(barRows(results.groups!, Number(values.keep), Number(values.samples))))
 }
